@@ -1,0 +1,1 @@
+//! The DTD dataset layout.

@@ -1,0 +1,1 @@
+//! The pipeline engine: keys, store, pipeline files and scheduler.
