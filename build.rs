@@ -21,7 +21,7 @@ fn main() {
     // on a GPU machine.
     if lib_dir.join("libtorch_cuda.so").exists() {
         println!("cargo:rustc-link-search=native={}", lib_dir.display());
-        println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
+        println!("cargo:rustc-link-arg-bin=flawprobe-torch=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
     }
 }
 
