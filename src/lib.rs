@@ -12,6 +12,7 @@ pub mod dataset;
 pub mod engine;
 pub mod imageio;
 pub mod models;
+pub mod pipeline;
 pub mod probe;
 pub mod stages;
 pub mod synth;

@@ -102,3 +102,23 @@ pub fn read_batches(path: &Path) -> Result<(Arc<Schema>, Vec<RecordBatch>)> {
         }
     }
 }
+
+/// The column `name` of `batch` as array type `T`, with an error naming the
+/// file, the column and the expected type when it is missing or differs.
+pub fn column<'a, T: arrow::array::Array + 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+    file: &Path,
+) -> Result<&'a T> {
+    let Some(array) = batch.column_by_name(name) else {
+        bail!("{}: missing column {name:?}", file.display());
+    };
+    array.as_any().downcast_ref::<T>().with_context(|| {
+        format!(
+            "{}: column {name:?} has type {}, expected {}",
+            file.display(),
+            array.data_type(),
+            std::any::type_name::<T>().rsplit("::").next().unwrap_or("another type")
+        )
+    })
+}

@@ -1,0 +1,68 @@
+//! Pipeline files and their expansion into a DAG of stage instances.
+
+pub mod config;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::dataset::Dataset;
+use crate::engine::{Dag, Input, Store};
+use crate::stages::permute::PermuteStage;
+use crate::stages::split::{SplitRule, SplitStage};
+
+pub use config::Pipeline;
+
+/// A pipeline expanded into stage instances.
+pub struct Plan {
+    pub pipeline: Pipeline,
+    pub dag: Dag,
+    pub dataset: Arc<Dataset>,
+}
+
+/// Scans the dataset and expands the pipeline into its DAG. Shared stages
+/// (one split for every variant) appear once.
+pub fn plan(pipeline: Pipeline, store: &Store) -> Result<Plan> {
+    let root = pipeline.dataset_root();
+    let dataset = Dataset::scan(&root, store.stat_cache())
+        .with_context(|| format!("pipeline {}: dataset", pipeline.path.display()))?;
+    let dataset = Arc::new(dataset);
+    let mut dag = Dag::new();
+
+    let rule = split_rule(&pipeline)?;
+    let split = dag.add(
+        "split".to_string(),
+        Arc::new(SplitStage { rule, dataset: dataset.clone() }),
+        vec![("images".to_string(), Input::Content(dataset.digest))],
+    );
+
+    if let Some(section) = &pipeline.file.permute {
+        for p in section.p.values() {
+            for seed in section.seed.values() {
+                let stage = PermuteStage::new(p, seed)
+                    .with_context(|| format!("{}: [permute]", pipeline.path.display()))?;
+                dag.add(
+                    format!("permute[p={p},seed={seed}]"),
+                    Arc::new(stage),
+                    vec![("split".to_string(), Input::Instance(split))],
+                );
+            }
+        }
+    }
+
+    Ok(Plan { pipeline, dag, dataset })
+}
+
+fn split_rule(pipeline: &Pipeline) -> Result<SplitRule> {
+    let section = &pipeline.file.split;
+    let rule = match section.rule.as_str() {
+        "official" => SplitRule::Official { index: section.official },
+        _ => {
+            let [train, val, test] = section.fractions;
+            SplitRule::Stratified { train, val, test, seed: section.seed }
+        }
+    };
+    rule.validate()
+        .with_context(|| format!("{}: [split]", pipeline.path.display()))?;
+    Ok(rule)
+}
