@@ -362,6 +362,9 @@ pub fn exec_stage(cache: &Path, args: ExecStageArgs) -> Result<ExitCode> {
 /// each, named by their coordinates.
 fn materialise(store: &Store, plan: &Plan, done: &[bool]) -> Result<()> {
     let results = Path::new("results").join(&plan.pipeline.name);
+    // Two runs of one pipeline may finish together; one rebuilds the folder
+    // at a time.
+    let _lock = store.lock_named(&format!("results-{}", plan.pipeline.name))?;
     if results.exists() {
         fs::remove_dir_all(&results).with_context(|| format!("cannot clear {}", results.display()))?;
     }

@@ -150,10 +150,15 @@ impl Store {
 
     /// Takes the lock of one key, waiting while another process holds it.
     pub fn lock_key(&self, stage: &str, key: &Key) -> Result<KeyLock> {
-        let path = self.root.join(LOCK_DIR).join(format!("{stage}-{}.lock", key.to_hex()));
+        self.lock_named(&format!("{stage}-{}", key.to_hex()))
+    }
+
+    /// Takes a named lock (for work outside entries, such as rebuilding
+    /// `results/`), waiting while another process holds it.
+    pub fn lock_named(&self, name: &str) -> Result<KeyLock> {
+        let path = self.root.join(LOCK_DIR).join(format!("{name}.lock"));
         let file = fs::File::create(&path).with_context(|| format!("cannot create the lock {}", path.display()))?;
-        file.lock()
-            .with_context(|| format!("cannot lock {}", path.display()))?;
+        file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
         Ok(KeyLock { _file: file })
     }
 
