@@ -29,7 +29,12 @@ fn read_rows(root: &Path) -> Vec<Row> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let column = |name: &str| header.iter().position(|&h| h == name).unwrap();
-    let (path, class, fg, bg) = (column("path"), column("class"), column("fg_rgb"), column("bg_rgb"));
+    let (path, class, fg, bg) = (
+        column("path"),
+        column("class"),
+        column("fg_rgb"),
+        column("bg_rgb"),
+    );
     let (pixels, coverage, scale) = (column("fg_pixels"), column("coverage"), column("scale_px"));
 
     lines
@@ -61,9 +66,17 @@ fn recover_mask(root: &Path, row: &Row) -> (Vec<bool>, usize) {
     let mask = image
         .pixels()
         .map(|pixel| {
-            let (to_fg, to_bg) = (channel_distance(pixel.0, row.fg_rgb), channel_distance(pixel.0, row.bg_rgb));
+            let (to_fg, to_bg) = (
+                channel_distance(pixel.0, row.fg_rgb),
+                channel_distance(pixel.0, row.bg_rgb),
+            );
             let nearest = to_fg.min(to_bg);
-            assert!(nearest <= PIXEL_NOISE_AMPLITUDE, "{}: pixel {:?} is {nearest} from both colours", row.path, pixel.0);
+            assert!(
+                nearest <= PIXEL_NOISE_AMPLITUDE,
+                "{}: pixel {:?} is {nearest} from both colours",
+                row.path,
+                pixel.0
+            );
             to_fg < to_bg
         })
         .collect();
@@ -73,7 +86,15 @@ fn recover_mask(root: &Path, row: &Row) -> (Vec<bool>, usize) {
 #[test]
 fn coverage_matches_a_recount_from_the_png() {
     let root = tempfile::tempdir().unwrap();
-    generate(&SynthConfig { per_class: 6, size: 64, seed: 11 }, root.path()).unwrap();
+    generate(
+        &SynthConfig {
+            per_class: 6,
+            size: 64,
+            seed: 11,
+        },
+        root.path(),
+    )
+    .unwrap();
 
     let rows = read_rows(root.path());
     assert_eq!(rows.len(), CLASSES.len() * 6);
@@ -81,17 +102,22 @@ fn coverage_matches_a_recount_from_the_png() {
         let (mask, side) = recover_mask(root.path(), row);
         let counted = mask.iter().filter(|&&inside| inside).count();
         assert_eq!(counted, row.fg_pixels, "{}", row.path);
-        assert_eq!(row.coverage, counted as f64 / (side * side) as f64, "{}", row.path);
+        assert_eq!(
+            row.coverage,
+            counted as f64 / (side * side) as f64,
+            "{}",
+            row.path
+        );
     }
 }
 
 /// Number of colour-free statistics per image that [`mask_features`] returns.
 const FEATURES: usize = 4;
 
-/// Colour-free statistics of a mask: coverage, boundary crossings per
-/// period along rows and columns, the share of 2×2 blocks on the boundary
-/// that are corners, and the coherence of boundary orientations (1 when all
-/// boundaries are parallel, near 0 when they point every way).
+/// Computes colour-free statistics of a mask: coverage, boundary crossings
+/// per period along rows and columns, and the share of boundary 2×2 blocks
+/// that are corners. The fourth is the coherence of boundary orientations,
+/// 1 when all boundaries are parallel and near 0 when they point every way.
 fn mask_features(mask: &[bool], side: usize, scale_px: f64) -> [f64; FEATURES] {
     let at = |x: usize, y: usize| f64::from(u8::from(mask[y * side + x]));
     let coverage = mask.iter().filter(|&&inside| inside).count() as f64 / mask.len() as f64;
@@ -110,14 +136,18 @@ fn mask_features(mask: &[bool], side: usize, scale_px: f64) -> [f64; FEATURES] {
         }
     }
 
-    // Sobel gradients; the doubled angle makes opposite normals agree.
+    // Sobel gradients. Doubling the angle makes opposite normals agree.
     let (mut cos_sum, mut sin_sum, mut edges) = (0.0, 0.0, 0.0);
     for y in 1..side - 1 {
         for x in 1..side - 1 {
             let gx = at(x + 1, y - 1) + 2.0 * at(x + 1, y) + at(x + 1, y + 1)
-                - at(x - 1, y - 1) - 2.0 * at(x - 1, y) - at(x - 1, y + 1);
+                - at(x - 1, y - 1)
+                - 2.0 * at(x - 1, y)
+                - at(x - 1, y + 1);
             let gy = at(x - 1, y + 1) + 2.0 * at(x, y + 1) + at(x + 1, y + 1)
-                - at(x - 1, y - 1) - 2.0 * at(x, y - 1) - at(x + 1, y - 1);
+                - at(x - 1, y - 1)
+                - 2.0 * at(x, y - 1)
+                - at(x + 1, y - 1);
             if gx != 0.0 || gy != 0.0 {
                 let angle = gy.atan2(gx);
                 cos_sum += (2.0 * angle).cos();
@@ -141,7 +171,10 @@ fn features_by_class(root: &Path) -> BTreeMap<String, Vec<[f64; FEATURES]>> {
     let mut by_class: BTreeMap<String, Vec<[f64; FEATURES]>> = BTreeMap::new();
     for row in read_rows(root) {
         let (mask, side) = recover_mask(root, &row);
-        by_class.entry(row.class.clone()).or_default().push(mask_features(&mask, side, row.scale_px));
+        by_class
+            .entry(row.class.clone())
+            .or_default()
+            .push(mask_features(&mask, side, row.scale_px));
     }
     by_class
 }
@@ -170,33 +203,57 @@ fn spread(features: &[[f64; FEATURES]]) -> [f64; FEATURES] {
 
 /// Euclidean distance after dividing each feature by its spread.
 fn scaled_distance(a: &[f64; FEATURES], b: &[f64; FEATURES], spread: &[f64; FEATURES]) -> f64 {
-    (0..FEATURES).map(|k| ((a[k] - b[k]) / spread[k]).powi(2)).sum::<f64>().sqrt()
+    (0..FEATURES)
+        .map(|k| ((a[k] - b[k]) / spread[k]).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 #[test]
 fn classes_differ_in_mask_statistics() {
     // Centroids come from one seed and are scored on images of another.
     let (fit_root, score_root) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    generate(&SynthConfig { per_class: 40, size: 96, seed: 2 }, fit_root.path()).unwrap();
-    generate(&SynthConfig { per_class: 40, size: 96, seed: 3 }, score_root.path()).unwrap();
+    generate(
+        &SynthConfig {
+            per_class: 40,
+            size: 96,
+            seed: 2,
+        },
+        fit_root.path(),
+    )
+    .unwrap();
+    generate(
+        &SynthConfig {
+            per_class: 40,
+            size: 96,
+            seed: 3,
+        },
+        score_root.path(),
+    )
+    .unwrap();
     let fit = features_by_class(fit_root.path());
     let score = features_by_class(score_root.path());
 
     let all: Vec<[f64; FEATURES]> = fit.values().flatten().copied().collect();
     let spread = spread(&all);
-    let centroids: Vec<(&String, [f64; FEATURES])> =
-        fit.iter().map(|(class, features)| (class, mean(features))).collect();
+    let centroids: Vec<(&String, [f64; FEATURES])> = fit
+        .iter()
+        .map(|(class, features)| (class, mean(features)))
+        .collect();
 
     // Every two class means lie apart by more than half a spread.
     for (i, (class_a, centroid_a)) in centroids.iter().enumerate() {
         for (class_b, centroid_b) in &centroids[i + 1..] {
             let distance = scaled_distance(centroid_a, centroid_b, &spread);
-            assert!(distance > 0.5, "{class_a} and {class_b} means are only {distance:.3} apart");
+            assert!(
+                distance > 0.5,
+                "{class_a} and {class_b} means are only {distance:.3} apart"
+            );
         }
     }
 
     // A nearest-centroid rule on four numbers beats the 10 % of chance by far.
-    // At present it scores 301 of 400; waves and rings are the hardest.
+    // At present it scores 301 of 400, and waves and rings are the hardest.
     let mut correct = 0;
     let mut total = 0;
     for (class, features) in &score {
@@ -204,7 +261,8 @@ fn classes_differ_in_mask_statistics() {
             let nearest = centroids
                 .iter()
                 .min_by(|a, b| {
-                    scaled_distance(feature, &a.1, &spread).total_cmp(&scaled_distance(feature, &b.1, &spread))
+                    scaled_distance(feature, &a.1, &spread)
+                        .total_cmp(&scaled_distance(feature, &b.1, &spread))
                 })
                 .unwrap()
                 .0;
@@ -213,13 +271,24 @@ fn classes_differ_in_mask_statistics() {
         }
     }
     assert_eq!(total, CLASSES.len() * 40);
-    assert!(correct * 10 >= total * 6, "nearest centroid got {correct} of {total} right");
+    assert!(
+        correct * 10 >= total * 6,
+        "nearest centroid got {correct} of {total} right"
+    );
 }
 
 #[test]
 fn planted_concepts_vary_within_the_data_set() {
     let root = tempfile::tempdir().unwrap();
-    generate(&SynthConfig { per_class: 20, size: 32, seed: 4 }, root.path()).unwrap();
+    generate(
+        &SynthConfig {
+            per_class: 20,
+            size: 32,
+            seed: 4,
+        },
+        root.path(),
+    )
+    .unwrap();
     let text = fs::read_to_string(root.path().join("concepts.csv")).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     let hue_column = header.iter().position(|&h| h == "fg_hue_deg").unwrap();
@@ -227,14 +296,28 @@ fn planted_concepts_vary_within_the_data_set() {
     // Coverage is not a class label in disguise: it spreads within classes.
     let rows = read_rows(root.path());
     for class in CLASSES {
-        let coverages: Vec<f64> = rows.iter().filter(|r| r.class == class).map(|r| r.coverage).collect();
+        let coverages: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.class == class)
+            .map(|r| r.coverage)
+            .collect();
         let low = coverages.iter().copied().fold(f64::INFINITY, f64::min);
         let high = coverages.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        assert!(high - low > 0.05, "{class}: coverage only spans {low:.3} to {high:.3}");
+        assert!(
+            high - low > 0.05,
+            "{class}: coverage only spans {low:.3} to {high:.3}"
+        );
     }
-    let low = rows.iter().map(|r| r.coverage).fold(f64::INFINITY, f64::min);
-    let high = rows.iter().map(|r| r.coverage).fold(f64::NEG_INFINITY, f64::max);
-    assert!(low < 0.15 && high > 0.8, "coverage spans only {low:.3} to {high:.3}");
+    let low = rows
+        .iter()
+        .map(|r| r.coverage)
+        .fold(f64::INFINITY, f64::min);
+    let high = rows
+        .iter()
+        .map(|r| r.coverage)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(low < 0.15, "smallest coverage is {low:.3}");
+    assert!(high > 0.8, "largest coverage is {high:.3}");
 
     // Foreground hues reach every 60-degree sector of the hue circle.
     let mut sectors = [0usize; 6];
@@ -243,5 +326,8 @@ fn planted_concepts_vary_within_the_data_set() {
         assert!((0.0..360.0).contains(&hue), "hue {hue} out of range");
         sectors[(hue / 60.0) as usize] += 1;
     }
-    assert!(sectors.iter().all(|&count| count >= 10), "images per hue sector: {sectors:?}");
+    assert!(
+        sectors.iter().all(|&count| count >= 10),
+        "images per hue sector: {sectors:?}"
+    );
 }

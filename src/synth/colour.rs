@@ -4,11 +4,12 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 /// Smallest per-channel distance between the two colours of an image. It
-/// keeps the texture visible and, being more than twice the pixel noise
-/// amplitude, lets every pixel be assigned back to its colour exactly.
+/// keeps the texture visible. Because it exceeds twice the pixel noise
+/// amplitude (checked at compile time), every noisy pixel stays nearer to
+/// its own colour than to the other one.
 pub const MIN_CONTRAST: u8 = 64;
 
-/// Background draws to try before falling back to black or white.
+/// Background draws to try before falling back to black.
 const MAX_BACKGROUND_DRAWS: usize = 32;
 
 /// A colour as drawn (hue in degrees, saturation and value in [0, 1]) and
@@ -23,10 +24,15 @@ pub struct Colour {
 
 impl Colour {
     fn from_hsv(hue_deg: f64, saturation: f64, value: f64) -> Colour {
-        Colour { hue_deg, saturation, value, rgb: hsv_to_rgb(hue_deg, saturation, value) }
+        Colour {
+            hue_deg,
+            saturation,
+            value,
+            rgb: hsv_to_rgb(hue_deg, saturation, value),
+        }
     }
 
-    /// The colour as `#rrggbb`.
+    /// Formats the stored colour as `#rrggbb`.
     pub fn hex(&self) -> String {
         let [r, g, b] = self.rgb;
         format!("#{r:02x}{g:02x}{b:02x}")
@@ -34,8 +40,8 @@ impl Colour {
 }
 
 /// Draws a foreground and a background colour at least [`MIN_CONTRAST`]
-/// apart in some channel. Both hues come from the whole hue circle; the
-/// foreground is kept fairly saturated and bright so its hue shows.
+/// apart in some channel. Both hues come from the whole hue circle. The
+/// foreground is kept fairly saturated and bright, so its hue shows.
 pub fn draw_pair(rng: &mut ChaCha8Rng) -> (Colour, Colour) {
     let foreground = Colour::from_hsv(
         rng.gen_range(0.0..360.0),

@@ -51,6 +51,10 @@ use pattern::Pattern;
 /// Largest change the pixel noise makes to one channel, in 8-bit levels.
 pub const PIXEL_NOISE_AMPLITUDE: u8 = 6;
 
+// The concept table's coverage can be recounted from the PNG only while the
+// noise cannot carry a pixel halfway to the other colour.
+const _: () = assert!(MIN_CONTRAST > 2 * PIXEL_NOISE_AMPLITUDE);
+
 /// Name of the concept table under the output root.
 pub const CONCEPTS_FILE: &str = "concepts.csv";
 
@@ -73,7 +77,7 @@ const GENERATOR_VERSION: &str = "flawprobe-synth-1";
 const CONCEPTS_HEADER: &str = "path,class,index,fg_hue_deg,fg_saturation,fg_value,\
 bg_hue_deg,bg_saturation,bg_value,fg_rgb,bg_rgb,fg_pixels,coverage,scale_px,orientation_deg,phase";
 
-/// What to generate.
+/// Parameters of a synthetic data set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SynthConfig {
     /// Images per class, 1 to [`MAX_PER_CLASS`]. Default 60.
@@ -87,7 +91,11 @@ pub struct SynthConfig {
 
 impl Default for SynthConfig {
     fn default() -> Self {
-        SynthConfig { per_class: 60, size: 128, seed: 0 }
+        SynthConfig {
+            per_class: 60,
+            size: 128,
+            seed: 0,
+        }
     }
 }
 
@@ -102,13 +110,16 @@ impl SynthConfig {
         }
         let (min_size, max_size) = SIZE_RANGE;
         if !(min_size..=max_size).contains(&self.size) {
-            bail!("invalid image size {} px: expected {min_size} to {max_size}", self.size);
+            bail!(
+                "invalid image size {} px: expected {min_size} to {max_size}",
+                self.size
+            );
         }
         Ok(())
     }
 }
 
-/// What [`generate`] wrote.
+/// Paths and counts of the data set that [`generate`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SynthSummary {
     /// `ROOT/images`, with one folder per class.
@@ -176,7 +187,7 @@ pub fn generate(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary> {
     })
 }
 
-/// Rejects a `root` that holds a data set this module did not write.
+/// Rejects a `root` that contains a data set this module did not write.
 fn check_replaceable(root: &Path) -> Result<()> {
     if root.join(MARKER_FILE).is_file() {
         return Ok(());
@@ -185,8 +196,8 @@ fn check_replaceable(root: &Path) -> Result<()> {
         let existing = root.join(name);
         if existing.exists() {
             bail!(
-                "{} already exists and was not written by synth (no {MARKER_FILE} beside it); \
-                 choose an empty output folder",
+                "{} already exists and was not written by synth (no {MARKER_FILE} beside it). \
+                 Choose an empty output folder",
                 existing.display()
             );
         }
@@ -243,7 +254,11 @@ fn render(cfg: &SynthConfig, class: &'static str, index: usize) -> Result<(Vec<u
     let mut pixels = Vec::with_capacity(mask.len() * 3);
     let noise = i16::from(PIXEL_NOISE_AMPLITUDE);
     for &inside in &mask {
-        let base = if inside { foreground.rgb } else { background.rgb };
+        let base = if inside {
+            foreground.rgb
+        } else {
+            background.rgb
+        };
         for channel in base {
             let noisy = i16::from(channel) + rng.gen_range(-noise..=noise);
             pixels.push(noisy.clamp(0, 255) as u8);
@@ -264,7 +279,7 @@ fn render(cfg: &SynthConfig, class: &'static str, index: usize) -> Result<(Vec<u
     Ok((pixels, record))
 }
 
-/// The random stream of one image, seeded by a hash of (seed, class, index)
+/// Seeds the random stream of one image from a hash of (seed, class, index),
 /// so images are independent of each other.
 fn image_rng(seed: u64, class: &str, index: usize) -> ChaCha8Rng {
     let mut hasher = blake3::Hasher::new();
@@ -279,7 +294,9 @@ fn image_rng(seed: u64, class: &str, index: usize) -> ChaCha8Rng {
 
 fn write_concepts(records: &[ImageRecord], file: &Path) -> Result<()> {
     let context = || format!("failed to write concept table {}", file.display());
-    let mut writer = File::create(file).map(BufWriter::new).with_context(context)?;
+    let mut writer = File::create(file)
+        .map(BufWriter::new)
+        .with_context(context)?;
     writeln!(writer, "{CONCEPTS_HEADER}").with_context(context)?;
     for record in records {
         let (fg, bg, geometry) = (&record.foreground, &record.background, &record.pattern);
@@ -311,8 +328,13 @@ fn write_concepts(records: &[ImageRecord], file: &Path) -> Result<()> {
 }
 
 fn write_marker(cfg: &SynthConfig, file: &Path) -> Result<()> {
-    let marker = Marker { generator: GENERATOR_VERSION, config: cfg, classes: &CLASSES };
-    let text = serde_json::to_string_pretty(&marker).context("failed to encode the synth marker")?;
+    let marker = Marker {
+        generator: GENERATOR_VERSION,
+        config: cfg,
+        classes: &CLASSES,
+    };
+    let text =
+        serde_json::to_string_pretty(&marker).context("failed to encode the synth marker")?;
     fs::write(file, text + "\n")
         .with_context(|| format!("failed to write marker {}", file.display()))
 }

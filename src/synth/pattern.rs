@@ -58,25 +58,57 @@ pub struct Pattern {
 #[derive(Debug, Clone)]
 enum Kind {
     /// Foreground mortar between rows of bricks offset by half a brick.
-    Bricks { aspect: f64, mortar: f64 },
+    Bricks {
+        aspect: f64,
+        mortar: f64,
+    },
     /// Rectangular checkerboard: the foreground is where exactly one of
     /// the two bands is on.
-    Checks { duty_u: f64, duty_v: f64 },
+    Checks {
+        duty_u: f64,
+        duty_v: f64,
+    },
     /// Two families of thin lines crossing at an oblique angle.
-    Crosshatch { line: f64, cross_cos: f64, cross_sin: f64 },
-    /// Discs on a square lattice; `radius` is in periods, below 0.5.
-    Dots { radius: f64 },
+    Crosshatch {
+        line: f64,
+        cross_cos: f64,
+        cross_sin: f64,
+    },
+    /// Discs on a square lattice. The `radius` is in periods, below 0.5.
+    Dots {
+        radius: f64,
+    },
     /// Two families of lines crossing at a right angle.
-    Grid { line: f64 },
+    Grid {
+        line: f64,
+    },
     /// Thresholded value noise on a square lattice of `side` by `side`.
-    NoiseBlobs { lattice: Vec<f64>, side: usize, threshold: f64 },
+    NoiseBlobs {
+        lattice: Vec<f64>,
+        side: usize,
+        threshold: f64,
+    },
     /// Concentric rings around a point inside the image.
-    Rings { duty: f64, cx: f64, cy: f64 },
-    Stripes { duty: f64 },
+    Rings {
+        duty: f64,
+        cx: f64,
+        cy: f64,
+    },
+    Stripes {
+        duty: f64,
+    },
     /// Stripes displaced along `u` by a sine of `v`.
-    Waves { duty: f64, amplitude: f64, wavelength: f64 },
+    Waves {
+        duty: f64,
+        amplitude: f64,
+        wavelength: f64,
+    },
     /// Stripes displaced along `u` by a triangle wave of `v`.
-    Zigzag { duty: f64, amplitude: f64, wavelength: f64 },
+    Zigzag {
+        duty: f64,
+        amplitude: f64,
+        wavelength: f64,
+    },
 }
 
 impl Pattern {
@@ -110,22 +142,32 @@ impl Pattern {
                     cross_sin: cross.sin(),
                 }
             }
-            "dots" => Kind::Dots { radius: rng.gen_range(0.15..0.45) },
-            "grid" => Kind::Grid { line: rng.gen_range(0.08..0.3) },
+            "dots" => Kind::Dots {
+                radius: rng.gen_range(0.15..0.45),
+            },
+            "grid" => Kind::Grid {
+                line: rng.gen_range(0.08..0.3),
+            },
             "noise-blobs" => {
                 // The lattice covers the image diagonal in any rotation, plus
                 // one cell of margin on each side for interpolation.
                 let cells = (side * 2.0_f64.sqrt() / scale_px).ceil() as usize + 3;
                 let side = 2 * cells;
                 let lattice = (0..side * side).map(|_| rng.gen_range(0.0..1.0)).collect();
-                Kind::NoiseBlobs { lattice, side, threshold: rng.gen_range(0.35..0.65) }
+                Kind::NoiseBlobs {
+                    lattice,
+                    side,
+                    threshold: rng.gen_range(0.35..0.65),
+                }
             }
             "rings" => Kind::Rings {
                 duty: rng.gen_range(0.2..0.8),
                 cx: rng.gen_range(0.15..0.85) * side,
                 cy: rng.gen_range(0.15..0.85) * side,
             },
-            "stripes" => Kind::Stripes { duty: rng.gen_range(0.2..0.8) },
+            "stripes" => Kind::Stripes {
+                duty: rng.gen_range(0.2..0.8),
+            },
             // Gentle, long waves against tight chevrons, so the two classes
             // differ in more than the smoothness of their turns.
             "waves" => Kind::Waves {
@@ -142,7 +184,13 @@ impl Pattern {
         };
 
         let angle = geometry.orientation_deg.to_radians();
-        Some(Pattern { geometry, kind, centre: side / 2.0, cos: angle.cos(), sin: angle.sin() })
+        Some(Pattern {
+            geometry,
+            kind,
+            centre: side / 2.0,
+            cos: angle.cos(),
+            sin: angle.sin(),
+        })
     }
 
     pub fn geometry(&self) -> Geometry {
@@ -161,8 +209,8 @@ impl Pattern {
         mask
     }
 
-    /// Whether the point (`x`, `y`), in pixels from the top-left corner, is
-    /// foreground.
+    /// Returns whether the point (`x`, `y`), in pixels from the top-left
+    /// corner, is foreground.
     fn contains(&self, x: f64, y: f64) -> bool {
         let (dx, dy) = (x - self.centre, y - self.centre);
         let u = dx * self.cos + dy * self.sin;
@@ -180,7 +228,11 @@ impl Pattern {
                 fract(pv) < *mortar || fract(along) < mortar / aspect
             }
             Kind::Checks { duty_u, duty_v } => (fract(pu) < *duty_u) != (fract(pv) < *duty_v),
-            Kind::Crosshatch { line, cross_cos, cross_sin } => {
+            Kind::Crosshatch {
+                line,
+                cross_cos,
+                cross_sin,
+            } => {
                 let crossed = u * cross_cos + v * cross_sin;
                 fract(pu) < *line || fract(crossed / period + phase) < *line
             }
@@ -189,10 +241,15 @@ impl Pattern {
                 cu * cu + cv * cv < radius * radius
             }
             Kind::Grid { line } => fract(pu) < *line || fract(pv) < *line,
-            Kind::NoiseBlobs { lattice, side, threshold } => {
+            Kind::NoiseBlobs {
+                lattice,
+                side,
+                threshold,
+            } => {
                 let coarse = value_noise(lattice, *side, pu, pv);
                 let fine = value_noise(lattice, *side, 2.0 * pu, 2.0 * pv);
-                let blend = (coarse + BLOB_FINE_OCTAVE_WEIGHT * fine) / (1.0 + BLOB_FINE_OCTAVE_WEIGHT);
+                let blend =
+                    (coarse + BLOB_FINE_OCTAVE_WEIGHT * fine) / (1.0 + BLOB_FINE_OCTAVE_WEIGHT);
                 blend < *threshold
             }
             Kind::Rings { duty, cx, cy } => {
@@ -200,11 +257,19 @@ impl Pattern {
                 fract(radius / period + phase) < *duty
             }
             Kind::Stripes { duty } => fract(pu) < *duty,
-            Kind::Waves { duty, amplitude, wavelength } => {
+            Kind::Waves {
+                duty,
+                amplitude,
+                wavelength,
+            } => {
                 let shift = amplitude * (TAU * v / (wavelength * period)).sin();
                 fract(pu + shift) < *duty
             }
-            Kind::Zigzag { duty, amplitude, wavelength } => {
+            Kind::Zigzag {
+                duty,
+                amplitude,
+                wavelength,
+            } => {
                 let shift = amplitude * triangle(v / (wavelength * period));
                 fract(pu + shift) < *duty
             }
