@@ -5,6 +5,13 @@
 //! angle about the image centre: `u` runs across the orientation, `v` along
 //! it. There is no anti-aliasing, so every pixel takes exactly one of two
 //! colours before the pixel noise.
+//!
+//! Sines, cosines, logarithms and exponentials come from the pure-Rust
+//! `libm` crate rather than the platform's math library, whose last bits
+//! may differ between systems and flip a boundary pixel. Only IEEE 754
+//! arithmetic and square roots remain, so the masks should be identical on
+//! every platform. NOTE: that is expected, not tested. The tests compare
+//! runs on one machine.
 
 use std::f64::consts::TAU;
 
@@ -118,7 +125,7 @@ impl Pattern {
         let side = f64::from(size);
         let (low, high) = (PERIOD_RANGE.0 * side, PERIOD_RANGE.1 * side);
         // Log-uniform, so fine and coarse textures are equally common.
-        let scale_px = (rng.gen_range(low.ln()..high.ln())).exp();
+        let scale_px = libm::exp(rng.gen_range(libm::log(low)..libm::log(high)));
         let geometry = Geometry {
             scale_px,
             orientation_deg: rng.gen_range(0.0..180.0),
@@ -138,8 +145,8 @@ impl Pattern {
                 let cross = rng.gen_range(30.0_f64..65.0).to_radians();
                 Kind::Crosshatch {
                     line: rng.gen_range(0.1..0.3),
-                    cross_cos: cross.cos(),
-                    cross_sin: cross.sin(),
+                    cross_cos: libm::cos(cross),
+                    cross_sin: libm::sin(cross),
                 }
             }
             "dots" => Kind::Dots {
@@ -188,8 +195,8 @@ impl Pattern {
             geometry,
             kind,
             centre: side / 2.0,
-            cos: angle.cos(),
-            sin: angle.sin(),
+            cos: libm::cos(angle),
+            sin: libm::sin(angle),
         })
     }
 
@@ -253,7 +260,8 @@ impl Pattern {
                 blend < *threshold
             }
             Kind::Rings { duty, cx, cy } => {
-                let radius = (x - cx).hypot(y - cy);
+                let (ring_dx, ring_dy) = (x - cx, y - cy);
+                let radius = (ring_dx * ring_dx + ring_dy * ring_dy).sqrt();
                 fract(radius / period + phase) < *duty
             }
             Kind::Stripes { duty } => fract(pu) < *duty,
@@ -262,7 +270,7 @@ impl Pattern {
                 amplitude,
                 wavelength,
             } => {
-                let shift = amplitude * (TAU * v / (wavelength * period)).sin();
+                let shift = amplitude * libm::sin(TAU * v / (wavelength * period));
                 fract(pu + shift) < *duty
             }
             Kind::Zigzag {
