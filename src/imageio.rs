@@ -36,6 +36,8 @@ pub const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
 
 const JPEG_SIGNATURE: [u8; 3] = [0xFF, 0xD8, 0xFF];
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
+/// Offset of IHDR's width and height: signature, chunk length, chunk type.
+const PNG_IHDR_SIZE_OFFSET: usize = 16;
 
 /// An 8-bit RGB image, row-major, three bytes per pixel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +186,15 @@ fn decode_png(path: &Path, bytes: &[u8]) -> Result<RgbImage, ImageError> {
     // Room for a 16-bit RGBA decode of the largest accepted image plus its
     // 8-bit RGB conversion.
     limits.max_alloc = Some(MAX_PIXELS * 11);
+
+    // The IHDR chunk must come first, so its size fields sit at a fixed
+    // offset; checking them here rejects a huge declared size even when the
+    // rest of the file is missing.
+    if let Some(size) = bytes.get(PNG_IHDR_SIZE_OFFSET..PNG_IHDR_SIZE_OFFSET + 8) {
+        let width = u32::from_be_bytes([size[0], size[1], size[2], size[3]]);
+        let height = u32::from_be_bytes([size[4], size[5], size[6], size[7]]);
+        check_size(path, u64::from(width), u64::from(height))?;
+    }
 
     let decoder = PngDecoder::with_limits(Cursor::new(bytes), limits).map_err(corrupt)?;
     let (width, height) = decoder.dimensions();

@@ -264,3 +264,22 @@ fn assemble(
     values[16] = texture.correlation;
     values
 }
+
+/// Arrow fields of the concept columns: one non-null `Float64` per name of
+/// [`CONCEPT_NAMES`], in that order.
+pub fn concept_fields() -> Vec<arrow::datatypes::Field> {
+    CONCEPT_NAMES
+        .iter()
+        .map(|name| arrow::datatypes::Field::new(*name, arrow::datatypes::DataType::Float64, false))
+        .collect()
+}
+
+/// Arrow columns of [`concept_fields`] holding `rows` (one row per image).
+pub fn concept_columns(rows: &[ConceptValues]) -> Vec<arrow::array::ArrayRef> {
+    (0..CONCEPT_COUNT)
+        .map(|column| {
+            let values: arrow::array::Float64Array = rows.iter().map(|row| row[column]).collect();
+            std::sync::Arc::new(values) as arrow::array::ArrayRef
+        })
+        .collect()
+}
