@@ -1,0 +1,296 @@
+//! Grey levels and grey-level co-occurrence (GLCM) texture statistics, as
+//! scikit-image 0.26 computes them with
+//! `graycoprops(graycomatrix(img_as_ubyte(rgb2gray(rgb)), [1], [0], levels=256,
+//! symmetric=True, normed=True), prop)`.
+//!
+//! The GLCM (Haralick, Shanmugam and Dinstein 1973) counts each horizontal
+//! neighbour pair (pixel, pixel to its right) of an image with `n` such pairs.
+//! Symmetric means each pair also counts reversed, so the normalised matrix
+//! is `P[i, j] = (N[i, j] + N[j, i]) / 2n` with `N` the directed counts.
+//! Counts are kept as integers and the statistics are read from the cells
+//! that occur, so the cost per image is one pass over its pixels plus one
+//! over its distinct pairs.
+
+/// Grey levels of the co-occurrence matrix (8-bit grey).
+pub const LEVELS: usize = 256;
+
+/// scikit-image's luma weights, scaled by 10,000 so they are integers.
+const WEIGHT_RED: u32 = 2125;
+const WEIGHT_GREEN: u32 = 7154;
+const WEIGHT_BLUE: u32 = 721;
+const WEIGHT_SCALE: u32 = 10_000;
+
+/// Converts one RGB pixel to grey as `img_as_ubyte(rgb2gray(rgb))` does.
+///
+/// scikit-image computes `Y = 0.2125 R + 0.7154 G + 0.0721 B` on channels
+/// scaled to [0, 1] and rounds `255 Y` half to even. In exact arithmetic
+/// `255 Y` is a multiple of 1/10,000, so it is either at least 1/10,000 from
+/// a half-integer, where the float error (about 1e-13) cannot change the
+/// rounding and integer arithmetic gives the result, or exactly on one. Only
+/// those ties (1,688 of the 2^24 colours) take the float path, which
+/// reproduces how scikit-image 0.26's `rgb @ coeffs` evaluates under numpy
+/// 2.4 with OpenBLAS on x86-64 for images at least two pixels wide: channels
+/// multiplied by `1/255`, then `fma(B, 0.0721, fma(R, 0.2125, G × 0.7154))`.
+/// A test compares all 2^24 colours with scikit-image.
+///
+/// NOTE: the tie results depend on numpy's BLAS kernel; images one pixel
+/// wide take another path in numpy, which does not matter here because they
+/// have no horizontal pairs.
+#[inline(always)]
+pub fn grey_level(red: u8, green: u8, blue: u8) -> u8 {
+    let weighted =
+        WEIGHT_RED * u32::from(red) + WEIGHT_GREEN * u32::from(green) + WEIGHT_BLUE * u32::from(blue);
+    let whole = weighted / WEIGHT_SCALE;
+    let fraction = weighted % WEIGHT_SCALE;
+    if fraction == WEIGHT_SCALE / 2 {
+        return grey_level_float(red, green, blue);
+    }
+    (whole + u32::from(fraction > WEIGHT_SCALE / 2)) as u8
+}
+
+/// The float evaluation of [`grey_level`], used where exact arithmetic ties.
+#[cold]
+fn grey_level_float(red: u8, green: u8, blue: u8) -> u8 {
+    let scale = 1.0 / 255.0;
+    let (r, g, b) = (
+        f64::from(red) * scale,
+        f64::from(green) * scale,
+        f64::from(blue) * scale,
+    );
+    let luma = b.mul_add(0.0721, r.mul_add(0.2125, g * 0.7154));
+    (luma * 255.0).round_ties_even().clamp(0.0, 255.0) as u8
+}
+
+/// The six `graycoprops` statistics of one image, in this order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextureStatistics {
+    /// `Σ P[i,j] (i − j)²`, in [0, 255²].
+    pub contrast: f64,
+    /// `Σ P[i,j] |i − j|`, in [0, 255].
+    pub dissimilarity: f64,
+    /// `Σ P[i,j] / (1 + (i − j)²)`, in [0, 1].
+    pub homogeneity: f64,
+    /// Angular second moment `Σ P[i,j]²`, in [0, 1].
+    pub asm: f64,
+    /// `√ASM`, in [0, 1].
+    pub energy: f64,
+    /// `Σ P[i,j] (i − μ)(j − μ) / σ²`, in [−1, 1]; μ and σ² are the mean and
+    /// variance of either marginal (equal because P is symmetric).
+    pub correlation: f64,
+}
+
+impl TextureStatistics {
+    /// The statistics `graycoprops` returns for a GLCM with no pairs (an
+    /// image one pixel wide): an all-zero matrix, whose correlation it
+    /// defines as 1 like any matrix with zero variance.
+    pub const NO_PAIRS: TextureStatistics = TextureStatistics {
+        contrast: 0.0,
+        dissimilarity: 0.0,
+        homogeneity: 0.0,
+        asm: 0.0,
+        energy: 0.0,
+        correlation: 1.0,
+    };
+}
+
+/// Directed co-occurrence counts `N[left, right]` of horizontal neighbours.
+///
+/// The 256 × 256 table is reused between images: [`Glcm::statistics`]
+/// resets only the cells the image touched.
+pub struct Glcm {
+    counts: Vec<u32>,
+    touched: Vec<u16>,
+    pairs: u64,
+}
+
+impl Default for Glcm {
+    fn default() -> Self {
+        Glcm {
+            counts: vec![0; LEVELS * LEVELS],
+            touched: Vec::new(),
+            pairs: 0,
+        }
+    }
+}
+
+impl Glcm {
+    /// Counts the pair (`left`, `right`), `right` being the pixel to the
+    /// right of `left`.
+    #[inline(always)]
+    pub fn add(&mut self, left: u8, right: u8) {
+        let cell = usize::from(left) << 8 | usize::from(right);
+        let count = &mut self.counts[cell];
+        if *count == 0 {
+            self.touched.push(cell as u16);
+        }
+        *count += 1;
+        self.pairs += 1;
+    }
+
+    /// Computes the statistics of the counted pairs and resets the counts.
+    pub fn statistics(&mut self) -> TextureStatistics {
+        let pairs = self.pairs;
+        let sums = self.cell_sums();
+        self.reset();
+        if pairs == 0 {
+            return TextureStatistics::NO_PAIRS;
+        }
+
+        let pairs_f = pairs as f64;
+        // The symmetric matrix holds 2n counts; its sum of squares over (2n)².
+        let total = 2 * u128::from(pairs);
+        let asm = sums.symmetric_squares as f64 / (total * total) as f64;
+
+        // Marginal moments of the symmetric matrix, times (2n)², in exact
+        // integers so a near-constant image loses no precision.
+        let level_sum = i128::from(sums.level_sum);
+        let variance = total as i128 * i128::from(sums.level_square_sum) - level_sum * level_sum;
+        let covariance = total as i128 * i128::from(sums.cross_sum) - level_sum * level_sum;
+        // graycoprops sets the correlation to 1 when σ < 1e-15; with integer
+        // counts σ is either exactly 0 or at least 1 / 2n.
+        let correlation = if variance == 0 {
+            1.0
+        } else {
+            covariance as f64 / variance as f64
+        };
+
+        TextureStatistics {
+            contrast: sums.squared_difference as f64 / pairs_f,
+            dissimilarity: sums.absolute_difference as f64 / pairs_f,
+            homogeneity: sums.homogeneity / pairs_f,
+            asm,
+            energy: asm.sqrt(),
+            correlation,
+        }
+    }
+
+    /// Sums over the touched cells of the directed counts.
+    fn cell_sums(&self) -> CellSums {
+        let mut sums = CellSums::default();
+        for &cell in &self.touched {
+            let cell = usize::from(cell);
+            let (left, right) = ((cell >> 8) as u64, (cell & 0xff) as u64);
+            let count = u64::from(self.counts[cell]);
+            let difference = left.abs_diff(right);
+
+            sums.squared_difference += count * difference * difference;
+            sums.absolute_difference += count * difference;
+            sums.homogeneity += count as f64 / (1 + difference * difference) as f64;
+            sums.level_sum += count * (left + right);
+            sums.level_square_sum += count * (left * left + right * right);
+            sums.cross_sum += count * 2 * left * right;
+            sums.symmetric_squares += self.symmetric_square_share(cell, left, right);
+        }
+        sums
+    }
+
+    /// This directed cell's share of `Σ S[i,j]²` with `S = N + Nᵀ`.
+    ///
+    /// Off the diagonal, `S[i,j]` and `S[j,i]` contribute `2 S[i,j]²`
+    /// together; when both directions were touched each pays half.
+    fn symmetric_square_share(&self, cell: usize, left: u64, right: u64) -> u128 {
+        let count = u128::from(self.counts[cell]);
+        if left == right {
+            return (2 * count) * (2 * count);
+        }
+        let mirror = (right as usize) << 8 | left as usize;
+        let symmetric = count + u128::from(self.counts[mirror]);
+        let share = if self.counts[mirror] == 0 { 2 } else { 1 };
+        share * symmetric * symmetric
+    }
+
+    fn reset(&mut self) {
+        for &cell in &self.touched {
+            self.counts[usize::from(cell)] = 0;
+        }
+        self.touched.clear();
+        self.pairs = 0;
+    }
+}
+
+#[derive(Default)]
+struct CellSums {
+    squared_difference: u64,
+    absolute_difference: u64,
+    homogeneity: f64,
+    level_sum: u64,
+    level_square_sum: u64,
+    cross_sum: u64,
+    symmetric_squares: u128,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grey_rounds_like_img_as_ubyte() {
+        assert_eq!(grey_level(0, 0, 0), 0);
+        assert_eq!(grey_level(255, 255, 255), 255);
+        assert_eq!(grey_level(255, 0, 0), 54); // 54.19
+        assert_eq!(grey_level(0, 255, 0), 182); // 182.43
+        assert_eq!(grey_level(0, 0, 255), 18); // 18.39
+        assert_eq!(grey_level(2, 0, 0), 0); // 0.425
+        assert_eq!(grey_level(3, 0, 0), 1); // 0.6375
+    }
+
+    #[test]
+    fn grey_exact_ties_follow_numpy_float_result() {
+        // 255 Y is exactly x.5 for these colours; numpy's float result lands
+        // just below or above the tie, which decides the rounding (values
+        // from scikit-image 0.26 with numpy 2.4).
+        assert_eq!(grey_level(0, 40, 40), 31); // 31.5
+        assert_eq!(grey_level(0, 120, 120), 94); // 94.5
+        assert_eq!(grey_level(0, 247, 122), 186); // 185.5
+        assert_eq!(grey_level(1, 41, 41), 32); // 32.5
+    }
+
+    #[test]
+    fn glcm_is_symmetric_and_normalised() {
+        // One row 0 0 1 1: pairs (0,0), (0,1), (1,1). The symmetric matrix
+        // is [[2, 1], [1, 2]] / 6.
+        let mut glcm = Glcm::default();
+        glcm.add(0, 0);
+        glcm.add(0, 1);
+        glcm.add(1, 1);
+        let stats = glcm.statistics();
+        assert_eq!(stats.contrast, 2.0 / 6.0);
+        assert_eq!(stats.dissimilarity, 2.0 / 6.0);
+        assert_eq!(stats.homogeneity, (2.0 + 1.0 / 2.0 + 1.0 / 2.0 + 2.0) / 6.0);
+        assert_eq!(stats.asm, (4.0 + 1.0 + 1.0 + 4.0) / 36.0);
+        assert_eq!(stats.energy, (10.0f64 / 36.0).sqrt());
+        // μ = 1/2, σ² = 1/4, cov = Σ P (i−½)(j−½) = (2 − 1 − 1 + 2) / 6 / 4.
+        assert!((stats.correlation - 1.0 / 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn glcm_reset_forgets_previous_image() {
+        let mut glcm = Glcm::default();
+        glcm.add(10, 200);
+        let _ = glcm.statistics();
+        glcm.add(7, 7);
+        let stats = glcm.statistics();
+        assert_eq!(stats.contrast, 0.0);
+        assert_eq!(stats.asm, 1.0);
+    }
+
+    #[test]
+    fn glcm_without_pairs_gives_graycoprops_defaults() {
+        let mut glcm = Glcm::default();
+        assert_eq!(glcm.statistics(), TextureStatistics::NO_PAIRS);
+    }
+
+    #[test]
+    fn glcm_of_constant_pairs_has_unit_correlation() {
+        let mut glcm = Glcm::default();
+        for _ in 0..5 {
+            glcm.add(42, 42);
+        }
+        let stats = glcm.statistics();
+        assert_eq!(stats.homogeneity, 1.0);
+        assert_eq!(stats.asm, 1.0);
+        assert_eq!(stats.energy, 1.0);
+        assert_eq!(stats.correlation, 1.0);
+        assert_eq!(stats.contrast, 0.0);
+    }
+}
