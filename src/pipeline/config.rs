@@ -34,6 +34,29 @@ pub struct PipelineFile {
     #[serde(default)]
     pub split: SplitSection,
     pub permute: Option<PermuteSection>,
+    pub decode: Option<DecodeSection>,
+    pub concepts: Option<ConceptsSection>,
+}
+
+/// `[decode]`: the square input size of the network.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecodeSection {
+    /// Side of the square crop, in pixels.
+    pub size: u32,
+}
+
+/// `[concepts]`: which semantics of the concept measures to compute.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConceptsSection {
+    /// `corrected` (default) or `reference-code`.
+    #[serde(default = "default_semantics")]
+    pub semantics: String,
+}
+
+fn default_semantics() -> String {
+    "corrected".to_string()
 }
 
 /// `[dataset]`: where the images are.

@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 
 use crate::dataset::Dataset;
 use crate::engine::{Dag, Input, Store};
+use crate::stages::concepts::ConceptsStage;
+use crate::stages::decode::DecodeStage;
 use crate::stages::permute::PermuteStage;
 use crate::stages::split::{SplitRule, SplitStage};
 
@@ -47,6 +49,26 @@ pub fn plan(pipeline: Pipeline, store: &Store) -> Result<Plan> {
                     vec![("split".to_string(), Input::Instance(split))],
                 );
             }
+        }
+    }
+
+    if let Some(section) = &pipeline.file.decode {
+        let images_root = dataset.root.join("images");
+        let stage = DecodeStage::new(section.size, images_root)
+            .with_context(|| format!("{}: [decode]", pipeline.path.display()))?;
+        let decode = dag.add(
+            "decode".to_string(),
+            Arc::new(stage),
+            vec![("split".to_string(), Input::Instance(split))],
+        );
+        if let Some(section) = &pipeline.file.concepts {
+            let stage = ConceptsStage::new(&section.semantics)
+                .with_context(|| format!("{}: [concepts]", pipeline.path.display()))?;
+            dag.add(
+                "concepts".to_string(),
+                Arc::new(stage),
+                vec![("decode".to_string(), Input::Instance(decode))],
+            );
         }
     }
 
