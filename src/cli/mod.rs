@@ -5,6 +5,7 @@ mod concepts_cmd;
 mod pipeline_cmds;
 mod probe_cmd;
 mod show_table;
+mod synth_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,8 @@ enum Command {
     Concepts(concepts_cmd::Args),
     /// Fit cross-validated linear probes of targets from features.
     Probe(probe_cmd::Args),
+    /// Write the built-in seeded texture dataset (DTD layout).
+    Synth(synth_cmd::Args),
 }
 
 /// Runs the command line and turns its outcome into an exit code.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::ExecStage(args) => pipeline_cmds::exec_stage(&cache, args),
         Command::Concepts(args) => concepts_cmd::run(args),
         Command::Probe(args) => probe_cmd::run(args),
+        Command::Synth(args) => synth_cmd::run(args),
     };
     match outcome {
         Ok(code) => code,
