@@ -2,7 +2,8 @@
 //!
 //! Features and targets are read from Arrow or Parquet files (features also
 //! from a 2-D `.npy` array of f32 or f64); the two may be the same file.
-//! Rows of the two files are matched by position. The result table is
+//! NOTE: rows of the two files are matched by position, not by an id
+//! column, so both must list the images in the same order. The result table is
 //! described in [`crate::probe`].
 
 use std::path::{Path, PathBuf};
@@ -239,7 +240,7 @@ fn numeric_names(batch: &RecordBatch, keep: impl Fn(&str) -> bool) -> Vec<String
         .collect()
 }
 
-/// The named columns as f64, rows × columns; nulls become NaN so the
+/// Reads the named columns as f64, rows × columns. Nulls become NaN so the
 /// probe's finiteness check names them.
 fn float_matrix(batch: &RecordBatch, names: &[String]) -> Result<Array2<f64>> {
     let mut out = Array2::<f64>::zeros((batch.num_rows(), names.len()));
