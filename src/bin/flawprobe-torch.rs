@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use flawprobe::models::ModelKind;
-use flawprobe::train::{dump_activations, randomise_cascade, train, ActivationConfig, TrainConfig};
+use flawprobe::train::{
+    configure_runtime, dump_activations, measure_throughput, parse_device, randomise_cascade, train,
+    ActivationConfig, TrainConfig,
+};
 
 #[derive(Parser)]
 #[command(name = "flawprobe-torch", version, about = "Train, randomise and dump activations with libtorch")]
@@ -72,6 +75,25 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Measure training and activation-dump throughput on random inputs
+    /// and print it as JSON.
+    Bench {
+        #[arg(long)]
+        model: ModelKind,
+        /// Input side in pixels.
+        #[arg(long)]
+        image_size: i64,
+        #[arg(long)]
+        batch_size: i64,
+        /// Timed batches of each kind, after one warm-up batch.
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        /// Intra-op threads; 0 keeps libtorch's default.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
     /// Print the libtorch version and the CUDA devices it sees, as JSON.
     Info,
 }
@@ -105,6 +127,13 @@ fn run(command: Command) -> Result<()> {
         Command::Activations { config, checkpoint, images, split, out } => {
             let cfg: ActivationConfig = read_json(&config)?;
             dump_activations(&cfg, &checkpoint, &images, &split, &out)
+        }
+        Command::Bench { model, image_size, batch_size, steps, threads, device } => {
+            let device = parse_device(&device)?;
+            configure_runtime(device, threads);
+            let throughput = measure_throughput(model, image_size, batch_size, steps, device)?;
+            println!("{}", serde_json::to_string(&throughput)?);
+            Ok(())
         }
         Command::Info => {
             let info = serde_json::json!({

@@ -6,6 +6,7 @@
 //! `flawprobe-torch`, which does.
 
 mod activations;
+mod bench;
 pub mod data;
 mod fit;
 mod log;
@@ -20,6 +21,7 @@ use tch::Device;
 use crate::models::ModelKind;
 
 pub use activations::{dump_activations, ActivationConfig};
+pub use bench::{measure_throughput, Throughput};
 pub use fit::train;
 pub use log::LogRow;
 pub use optim::OptimizerKind;
