@@ -94,7 +94,7 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: String,
     },
-    /// Print the libtorch version and the CUDA devices it sees, as JSON.
+    /// Print the libtorch version and the number of CUDA devices it finds, as JSON.
     Info,
 }
 

@@ -50,6 +50,9 @@ struct TrainingData {
 /// `tch::manual_seed(seed)`, and each epoch's shuffle and augmentation come
 /// from ChaCha8 seeded with `seed` on stream `epoch`. On CUDA, libtorch's
 /// convolution kernels are not bit-reproducible in general.
+///
+/// NOTE: the CUDA path compiles and follows the same code, but has not yet
+/// been run on a GPU.
 pub fn train(
     cfg: &TrainConfig,
     split_path: &Path,
