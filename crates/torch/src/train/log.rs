@@ -8,7 +8,7 @@ use arrow::array::{ArrayRef, Float64Array, RecordBatch, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
 
-use crate::table;
+use flawprobe::table;
 
 /// One epoch of a training run. Accuracies are fractions in [0, 1],
 /// measured after the epoch in evaluation mode without augmentation; NaN

@@ -1,7 +1,7 @@
-//! Links the binaries against the libtorch that ships inside the project's
-//! `.venv` (the pinned PyPI `torch` wheel), so that they run without
-//! `LD_LIBRARY_PATH`, and keeps libtorch's CUDA backend linked where the
-//! wheel has one.
+//! Links the worker binary and the tests against the libtorch that ships
+//! inside the project's `.venv` (the pinned PyPI `torch` wheel), so that
+//! they run without `LD_LIBRARY_PATH`, and keeps libtorch's CUDA backend
+//! linked where the wheel has one.
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ fn main() {
     // on a GPU machine.
     if lib_dir.join("libtorch_cuda.so").exists() {
         println!("cargo:rustc-link-search=native={}", lib_dir.display());
-        println!("cargo:rustc-link-arg-bin=flawprobe-torch=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
+        println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
     }
 }
 
@@ -32,8 +32,10 @@ fn torch_lib_dir() -> Option<PathBuf> {
     if let Ok(root) = std::env::var("LIBTORCH") {
         return Some(Path::new(&root).join("lib"));
     }
+    // This crate lives in crates/torch; the virtual environment is at the
+    // project root.
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").ok()?);
-    let venv_lib = manifest.join(".venv").join("lib");
+    let venv_lib = manifest.join("../../.venv/lib");
     println!("cargo:rerun-if-changed={}", venv_lib.display());
     let entries = std::fs::read_dir(&venv_lib).ok()?;
     for entry in entries.flatten() {

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use flawprobe::models::ModelKind;
-use flawprobe::train::{
+use flawprobe_torch::models::ModelKind;
+use flawprobe_torch::train::{
     configure_runtime, dump_activations, measure_throughput, parse_device, randomise_cascade, train,
     ActivationConfig, TrainConfig,
 };

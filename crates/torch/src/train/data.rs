@@ -11,7 +11,7 @@ use arrow::array::{
 use rand::Rng;
 use tch::{Device, Kind, Tensor};
 
-use crate::table;
+use flawprobe::table;
 
 /// Decoded images: uint8 RGB pixels (H×W×3 per image) and the per-channel
 /// mean and standard deviation of the training split, in 0..1 units.

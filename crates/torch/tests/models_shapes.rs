@@ -1,6 +1,6 @@
 //! Shapes and sizes of the architectures, checked against Keras' numbers.
 
-use flawprobe::models::{check_taps, ModelKind};
+use flawprobe_torch::models::{check_taps, ModelKind};
 use tch::{nn, Device, Kind, Tensor};
 
 fn trainable_parameters(vs: &nn::VarStore) -> i64 {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-use flawprobe::models::ModelKind;
-use flawprobe::train::{dump_activations, randomise_cascade, train, ActivationConfig, OptimizerKind, TrainConfig};
+use flawprobe_torch::models::ModelKind;
+use flawprobe_torch::train::{dump_activations, randomise_cascade, train, ActivationConfig, OptimizerKind, TrainConfig};
 use tch::Tensor;
 use tempfile::tempdir;
 use train_support::{count_split, python, write_dataset, CLASSES};

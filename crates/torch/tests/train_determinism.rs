@@ -5,8 +5,8 @@ mod train_support;
 use std::path::Path;
 
 use arrow::array::{Float64Array, UInt32Array};
-use flawprobe::models::ModelKind;
-use flawprobe::train::{train, OptimizerKind, TrainConfig};
+use flawprobe_torch::models::ModelKind;
+use flawprobe_torch::train::{train, OptimizerKind, TrainConfig};
 use tempfile::tempdir;
 use train_support::{write_dataset, CLASSES};
 

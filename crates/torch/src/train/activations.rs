@@ -17,7 +17,7 @@ use super::data::{read_split, Images};
 use super::fit::load_model;
 use super::{configure_runtime, parse_device};
 use crate::models::{check_taps, ModelKind};
-use crate::table;
+use flawprobe::table;
 
 /// What to dump and where to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
