@@ -215,10 +215,10 @@ fn scan_rows<const SWAP_RED_BLUE: bool>(
 ) {
     for row in pixels.chunks_exact(width * 3) {
         let mut previous_grey = None;
-        for pixel in row.chunks_exact(3) {
+        for (column, pixel) in row.chunks_exact(3).enumerate() {
             let (r, g, b) = (pixel[0], pixel[1], pixel[2]);
 
-            tally.colours.add(rgb_to_hsv(r, g, b));
+            tally.colours.add(rgb_to_hsv(r, g, b), column);
             if SWAP_RED_BLUE {
                 tally.colourfulness.add(b, g, r);
             } else {
@@ -227,7 +227,11 @@ fn scan_rows<const SWAP_RED_BLUE: bool>(
 
             let grey = grey_level(r, g, b);
             if let Some(left) = previous_grey {
-                glcm.add(left, grey);
+                if column % 2 == 0 {
+                    glcm.add(left, grey);
+                } else {
+                    glcm.add_second(left, grey);
+                }
             }
             previous_grey = Some(grey);
         }
