@@ -80,7 +80,7 @@ const RED_HIGH_RANGE: (usize, usize) = (165, 180);
 /// Largest image [`measure`] accepts, in pixels: GLCM cells count in `u32`.
 pub const MAX_PIXELS: usize = u32::MAX as usize;
 
-/// Which definition of `red` and `colorfulness` to compute.
+/// Definitions of `red` and `colorfulness` to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Semantics {
     /// The definitions as the study states them.
@@ -93,7 +93,7 @@ pub enum Semantics {
 }
 
 impl Semantics {
-    /// The name used on the command line and in stage parameters.
+    /// Returns the name used on the command line and in stage parameters.
     pub fn name(self) -> &'static str {
         match self {
             Semantics::Corrected => "corrected",
@@ -120,7 +120,7 @@ impl FromStr for Semantics {
     }
 }
 
-/// Why concept measures could not be computed.
+/// Error from computing concept measures.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConceptError {
     #[error("image of {width}×{height} pixels has no pixels to measure")]
@@ -205,7 +205,7 @@ fn measure_with(
     assemble(&tally, &glcm.statistics(), pixel_count, semantics)
 }
 
-/// The single pass over the pixels. `SWAP_RED_BLUE` feeds colourfulness B
+/// Accumulates every measure in one pass over the pixels. `SWAP_RED_BLUE` feeds colourfulness B
 /// as R and R as B (the BGR reading of [`Semantics::ReferenceCode`]).
 fn scan_rows<const SWAP_RED_BLUE: bool>(
     tally: &mut Tally,
