@@ -55,7 +55,7 @@ impl RgbImage {
     }
 }
 
-/// Why an image file could not be loaded. Every variant names the file.
+/// Error from loading an image file. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("{}: cannot read file: {source}", path.display())]

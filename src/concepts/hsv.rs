@@ -99,13 +99,17 @@ pub const WHITE_MAX_SATURATION: u8 = 50;
 /// … and value at least this.
 pub const WHITE_MIN_VALUE: u8 = 190;
 
+/// Copies of the hue histogram that consecutive pixels alternate between,
+/// so equal neighbours do not serialise on one counter.
+const HISTOGRAM_LANES: usize = 4;
+
 /// Pixel counts from which the ten colour fractions are read.
 ///
 /// Hues of chromatic pixels (S ≥ 50 and V ≥ 77) go into a histogram; bin
 /// [`HUE_LEVELS`] collects the other pixels so the hot loop has no branch.
 #[derive(Debug, Clone)]
 pub struct ColourCounts {
-    hue_histogram: [u32; HUE_LEVELS + 1],
+    hue_histograms: [[u32; HUE_LEVELS + 1]; HISTOGRAM_LANES],
     black: u64,
     white: u64,
 }
@@ -113,7 +117,7 @@ pub struct ColourCounts {
 impl Default for ColourCounts {
     fn default() -> Self {
         ColourCounts {
-            hue_histogram: [0; HUE_LEVELS + 1],
+            hue_histograms: [[0; HUE_LEVELS + 1]; HISTOGRAM_LANES],
             black: 0,
             white: 0,
         }
@@ -121,13 +125,14 @@ impl Default for ColourCounts {
 }
 
 impl ColourCounts {
-    /// Counts one pixel.
+    /// Counts one pixel; `lane` is any number that changes from one pixel
+    /// to the next (the column, say).
     #[inline(always)]
-    pub fn add(&mut self, hsv: Hsv) {
+    pub fn add(&mut self, hsv: Hsv, lane: usize) {
         let chromatic =
             hsv.saturation >= CHROMATIC_MIN_SATURATION && hsv.value >= CHROMATIC_MIN_VALUE;
         let bin = if chromatic { usize::from(hsv.hue) } else { HUE_LEVELS };
-        self.hue_histogram[bin] += 1;
+        self.hue_histograms[lane % HISTOGRAM_LANES][bin] += 1;
 
         let black = hsv.saturation <= BLACK_MAX_SATURATION_AND_VALUE
             && hsv.value <= BLACK_MAX_SATURATION_AND_VALUE;
@@ -142,8 +147,9 @@ impl ColourCounts {
     /// OpenCV never produces hue 180, so it adds nothing.
     pub fn chromatic_in(&self, low: usize, high: usize) -> u64 {
         let high = high.min(HUE_LEVELS - 1);
-        self.hue_histogram[low..=high]
+        self.hue_histograms
             .iter()
+            .flat_map(|histogram| &histogram[low..=high])
             .map(|&count| u64::from(count))
             .sum()
     }
@@ -210,8 +216,8 @@ mod tests {
     #[test]
     fn chromatic_range_sums_are_inclusive_and_clamp_180() {
         let mut counts = ColourCounts::default();
-        for hue in [0u8, 10, 165, 179] {
-            counts.add(Hsv { hue, saturation: 50, value: 77 });
+        for (lane, hue) in [0u8, 10, 165, 179].into_iter().enumerate() {
+            counts.add(Hsv { hue, saturation: 50, value: 77 }, lane);
         }
         assert_eq!(counts.chromatic_in(0, 10), 2);
         assert_eq!(counts.chromatic_in(10, 25), 1);

@@ -80,7 +80,7 @@ const RED_HIGH_RANGE: (usize, usize) = (165, 180);
 /// Largest image [`measure`] accepts, in pixels: GLCM cells count in `u32`.
 pub const MAX_PIXELS: usize = u32::MAX as usize;
 
-/// Which definition of `red` and `colorfulness` to compute.
+/// Definitions of `red` and `colorfulness` to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Semantics {
     /// The definitions as the study states them.
@@ -93,7 +93,7 @@ pub enum Semantics {
 }
 
 impl Semantics {
-    /// The name used on the command line and in stage parameters.
+    /// Returns the name used on the command line and in stage parameters.
     pub fn name(self) -> &'static str {
         match self {
             Semantics::Corrected => "corrected",
@@ -120,7 +120,7 @@ impl FromStr for Semantics {
     }
 }
 
-/// Why concept measures could not be computed.
+/// Error from computing concept measures.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConceptError {
     #[error("image of {width}×{height} pixels has no pixels to measure")]
@@ -205,7 +205,7 @@ fn measure_with(
     assemble(&tally, &glcm.statistics(), pixel_count, semantics)
 }
 
-/// The single pass over the pixels. `SWAP_RED_BLUE` feeds colourfulness B
+/// Accumulates every measure in one pass over the pixels. `SWAP_RED_BLUE` feeds colourfulness B
 /// as R and R as B (the BGR reading of [`Semantics::ReferenceCode`]).
 fn scan_rows<const SWAP_RED_BLUE: bool>(
     tally: &mut Tally,
@@ -215,10 +215,10 @@ fn scan_rows<const SWAP_RED_BLUE: bool>(
 ) {
     for row in pixels.chunks_exact(width * 3) {
         let mut previous_grey = None;
-        for pixel in row.chunks_exact(3) {
+        for (column, pixel) in row.chunks_exact(3).enumerate() {
             let (r, g, b) = (pixel[0], pixel[1], pixel[2]);
 
-            tally.colours.add(rgb_to_hsv(r, g, b));
+            tally.colours.add(rgb_to_hsv(r, g, b), column);
             if SWAP_RED_BLUE {
                 tally.colourfulness.add(b, g, r);
             } else {
@@ -227,7 +227,11 @@ fn scan_rows<const SWAP_RED_BLUE: bool>(
 
             let grey = grey_level(r, g, b);
             if let Some(left) = previous_grey {
-                glcm.add(left, grey);
+                if column % 2 == 0 {
+                    glcm.add(left, grey);
+                } else {
+                    glcm.add_second(left, grey);
+                }
             }
             previous_grey = Some(grey);
         }

@@ -95,11 +95,15 @@ impl TextureStatistics {
 
 /// Directed co-occurrence counts `N[left, right]` of horizontal neighbours.
 ///
-/// The 256 × 256 table is reused between images: [`Glcm::statistics`]
-/// resets only the cells the image touched.
+/// Pairs go to two 256 × 256 tables in turn (the caller picks the lane), so
+/// a run of equal pairs in a flat region does not serialise on one counter;
+/// [`Glcm::statistics`] merges them. The tables are reused between images,
+/// and only the cells an image touched are reset.
 pub struct Glcm {
     counts: Vec<u32>,
     touched: Vec<u16>,
+    second_counts: Vec<u32>,
+    second_touched: Vec<u16>,
     pairs: u64,
 }
 
@@ -108,6 +112,8 @@ impl Default for Glcm {
         Glcm {
             counts: vec![0; LEVELS * LEVELS],
             touched: Vec::new(),
+            second_counts: vec![0; LEVELS * LEVELS],
+            second_touched: Vec::new(),
             pairs: 0,
         }
     }
@@ -115,20 +121,23 @@ impl Default for Glcm {
 
 impl Glcm {
     /// Counts the pair (`left`, `right`), `right` being the pixel to the
-    /// right of `left`.
+    /// right of `left`, in the first table.
     #[inline(always)]
     pub fn add(&mut self, left: u8, right: u8) {
-        let cell = usize::from(left) << 8 | usize::from(right);
-        let count = &mut self.counts[cell];
-        if *count == 0 {
-            self.touched.push(cell as u16);
-        }
-        *count += 1;
+        count_pair(&mut self.counts, &mut self.touched, left, right);
+        self.pairs += 1;
+    }
+
+    /// Counts the pair like [`Glcm::add`], in the second table.
+    #[inline(always)]
+    pub fn add_second(&mut self, left: u8, right: u8) {
+        count_pair(&mut self.second_counts, &mut self.second_touched, left, right);
         self.pairs += 1;
     }
 
     /// Computes the statistics of the counted pairs and resets the counts.
     pub fn statistics(&mut self) -> TextureStatistics {
+        self.merge_second_table();
         let pairs = self.pairs;
         let sums = self.cell_sums();
         self.reset();
@@ -162,6 +171,18 @@ impl Glcm {
             energy: asm.sqrt(),
             correlation,
         }
+    }
+
+    fn merge_second_table(&mut self) {
+        for &cell in &self.second_touched {
+            let cell = usize::from(cell);
+            if self.counts[cell] == 0 {
+                self.touched.push(cell as u16);
+            }
+            self.counts[cell] += self.second_counts[cell];
+            self.second_counts[cell] = 0;
+        }
+        self.second_touched.clear();
     }
 
     /// Sums over the touched cells of the directed counts.
@@ -206,6 +227,16 @@ impl Glcm {
         self.touched.clear();
         self.pairs = 0;
     }
+}
+
+#[inline(always)]
+fn count_pair(counts: &mut [u32], touched: &mut Vec<u16>, left: u8, right: u8) {
+    let cell = usize::from(left) << 8 | usize::from(right);
+    let count = &mut counts[cell];
+    if *count == 0 {
+        touched.push(cell as u16);
+    }
+    *count += 1;
 }
 
 #[derive(Default)]
@@ -264,9 +295,22 @@ mod tests {
     }
 
     #[test]
+    fn glcm_merges_both_tables() {
+        let mut glcm = Glcm::default();
+        glcm.add(3, 4);
+        glcm.add_second(3, 4);
+        glcm.add_second(4, 3);
+        let stats = glcm.statistics();
+        // S[3,4] = S[4,3] = 3 of 6 counts.
+        assert_eq!(stats.asm, 0.5);
+        assert_eq!(stats.contrast, 1.0);
+    }
+
+    #[test]
     fn glcm_reset_forgets_previous_image() {
         let mut glcm = Glcm::default();
         glcm.add(10, 200);
+        glcm.add_second(10, 20);
         let _ = glcm.statistics();
         glcm.add(7, 7);
         let stats = glcm.statistics();
