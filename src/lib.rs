@@ -14,6 +14,7 @@ pub mod imageio;
 pub mod models;
 pub mod pipeline;
 pub mod probe;
+pub mod report;
 pub mod stages;
 pub mod synth;
 pub mod table;
