@@ -33,6 +33,14 @@ impl ConceptGroup {
         }
     }
 
+    /// Returns the name capitalised, for the start of a title or sentence.
+    pub fn title(self) -> &'static str {
+        match self {
+            ConceptGroup::Colour => "Colour",
+            ConceptGroup::Texture => "Texture",
+        }
+    }
+
     pub fn concepts(self) -> &'static [&'static str] {
         match self {
             ConceptGroup::Colour => &COLOUR_CONCEPTS,
@@ -40,8 +48,8 @@ impl ConceptGroup {
         }
     }
 
-    /// The group of a concept target. A semantics suffix such as
-    /// `red@reference-code` is ignored.
+    /// Finds the group of a concept target, ignoring a semantics suffix such
+    /// as `@reference-code`.
     pub fn of(target: &str) -> Option<ConceptGroup> {
         let base = target.split('@').next().unwrap_or(target);
         ConceptGroup::ALL.into_iter().find(|group| group.concepts().contains(&base))
@@ -89,7 +97,7 @@ impl<'a> Analysis<'a> {
         Analysis { table, final_epoch, concept_probe }
     }
 
-    /// The last epoch probed for `model`.
+    /// Returns the last epoch probed for `model`.
     pub fn final_epoch(&self, model: &Model) -> Option<i64> {
         self.final_epoch.get(model).copied()
     }
@@ -117,7 +125,7 @@ impl<'a> Analysis<'a> {
                 probe: score.probe.clone(),
                 target: score.target.clone(),
             };
-            // A tie for the best alpha can leave two rows; the first one counts.
+            // A tie for the best alpha can leave two rows, and the first one counts.
             per_seed.entry(cell).or_default().entry(score.seed).or_insert((score.mean, score.std));
         }
         per_seed

@@ -13,7 +13,7 @@ use arrow::datatypes::{DataType, Float64Type, Int64Type};
 /// A trained or broken model: one line in the figures.
 #[derive(Debug, Clone)]
 pub struct Model {
-    /// `generalising`, `memorising`, `random` or `randomised`; other names
+    /// `generalising`, `memorising`, `random` or `randomised`. Other names
     /// are kept as they are.
     pub variant: String,
     /// Label corruption fraction p.
@@ -24,7 +24,7 @@ pub struct Model {
 }
 
 impl Model {
-    /// The legend text, e.g. `memorising p=0.5` or `randomised down to block3`.
+    /// Returns the legend text, e.g. `memorising p=0.5` or `randomised down to block3`.
     pub fn label(&self) -> String {
         let p = format_fraction(self.corruption);
         match (self.variant.as_str(), &self.randomised_from) {
@@ -37,7 +37,8 @@ impl Model {
         }
     }
 
-    /// Whether the model was trained and has a meaningful epoch axis.
+    /// Returns whether the model was trained, so that its epochs form a
+    /// training trajectory.
     pub fn is_trained(&self) -> bool {
         matches!(self.variant.as_str(), "generalising" | "memorising")
     }
@@ -237,7 +238,7 @@ fn order_models(scores: &[ProbeScore], layers: &[String]) -> Vec<Model> {
 pub struct TrainingEpoch {
     pub model: Model,
     pub epoch: i64,
-    /// One value per entry of [`TRAINING_CURVES`]; NaN where the column is
+    /// One value per entry of [`TRAINING_CURVES`], NaN where the column is
     /// absent or the value is missing.
     pub values: Vec<f64>,
 }
@@ -300,8 +301,9 @@ pub fn read_training(path: &Path) -> Result<Vec<TrainingEpoch>> {
     Ok(rows)
 }
 
-/// The column `name` cast to `expected` (Int32 seeds, LargeUtf8 or
-/// dictionary strings are accepted), or an error naming file and column.
+/// Returns the column `name` cast to `expected`, so that Int32 seeds and
+/// LargeUtf8 or dictionary strings are accepted. Fails naming the file and
+/// the column when it is missing or cannot be cast.
 fn column(batch: &RecordBatch, name: &str, expected: &DataType, file: &Path) -> Result<ArrayRef> {
     let Some(array) = batch.column_by_name(name) else {
         bail!("{}: missing column {name:?}", file.display());
@@ -337,8 +339,9 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    /// Aggregates (fold mean, fold std) pairs, one per seed; NaN means are
-    /// left out, and a NaN std counts as zero. None when nothing is left.
+    /// Aggregates (fold mean, fold std) pairs, one per seed. NaN means are
+    /// left out and a NaN std counts as zero. Returns None when no seed is
+    /// left.
     pub fn from_seeds(seeds: &[(f64, f64)]) -> Option<Estimate> {
         let valid: Vec<(f64, f64)> = seeds
             .iter()

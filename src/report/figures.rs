@@ -1,4 +1,5 @@
-//! Which figures the report draws, and from which numbers.
+//! The plan of the report's figures: what each one draws, and from which
+//! numbers.
 
 use std::collections::BTreeMap;
 
@@ -6,8 +7,8 @@ use super::analysis::{Analysis, ConceptGroup};
 use super::data::{Estimate, Model, TrainingEpoch, TRAINING_CURVES};
 use super::plot::{Figure, Line, Panel, Point, XAxis};
 
-/// R² is at most 1; probes far below 0 would flatten every other line, so
-/// the axis stops at this value.
+/// Lowest R² on the axis. R² is at most 1, but a probe far below 0 would
+/// flatten every other line, so the axis stops here.
 const R2_FLOOR: f64 = -1.0;
 const R2_LIMITS: (f64, f64) = (R2_FLOOR, 1.0);
 const ACCURACY_LIMITS: (f64, f64) = (0.0, 1.0);
@@ -17,7 +18,7 @@ pub struct Section {
     /// File basename and HTML anchor.
     pub name: &'static str,
     pub heading: String,
-    /// What the figure shows, for the HTML page.
+    /// Description of the figure for the HTML page.
     pub caption: String,
     pub figure: Result<Figure, String>,
 }
@@ -70,7 +71,7 @@ fn r2_by_layer(analysis: &Analysis, group: ConceptGroup) -> Section {
         .collect();
     let figure = Figure {
         name: name.to_string(),
-        title: format!("{} concepts: held-out R² by layer (final epoch, best alpha)", capitalise(group.name())),
+        title: format!("{} concepts: held-out R² by layer (final epoch, best alpha)", group.title()),
         x_axis: XAxis::Layers(layers.clone()),
         y_label: "R²".to_string(),
         y_limits: R2_LIMITS,
@@ -256,8 +257,8 @@ impl Legend {
     }
 }
 
-/// One line per model, in the analysis' model order, from (model, x,
-/// estimate) triples; the error bar is the estimate's spread.
+/// Builds one line per model, in the analysis' model order, from (model, x,
+/// estimate) triples. The error bar is the estimate's spread.
 fn lines_by_model<'m>(
     analysis: &Analysis,
     legend: &mut Legend,
@@ -297,13 +298,5 @@ pub fn describe_target(target: &str) -> String {
         "label" => "true labels".to_string(),
         "train_label" => "training (permuted) labels".to_string(),
         other => other.to_string(),
-    }
-}
-
-fn capitalise(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }

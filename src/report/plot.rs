@@ -35,7 +35,7 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// What a figure shows, independent of the output format.
+/// Description of one figure, independent of the output format.
 #[derive(Debug, Clone)]
 pub struct Figure {
     /// File basename, e.g. `r2-by-layer-colour`.
@@ -91,8 +91,8 @@ impl Figure {
         TITLE_HEIGHT + legend_rows(&self.legend) * LEGEND_ROW_HEIGHT + LEGEND_MARGIN
     }
 
-    /// The y range shown: the data's range rounded out to tenths, always
-    /// including 0, clipped to `y_limits`.
+    /// Computes the y range: the data's range rounded out to tenths, always
+    /// including 0 and clipped to `y_limits`.
     fn y_range(&self) -> (f64, f64) {
         let points = self.panels.iter().flat_map(|p| &p.lines).flat_map(|l| &l.points);
         let (mut low, mut high) = (0.0_f64, 0.1_f64);
@@ -196,7 +196,7 @@ const LEGEND_GAP: i32 = 24;
 /// legend; an estimate, so entries keep a generous gap.
 const LEGEND_CHAR_WIDTH: i32 = 9;
 
-/// The (x, row) of each legend entry, flowing left to right.
+/// Places each legend entry at an (x, row), flowing left to right.
 fn legend_layout(legend: &[String]) -> Vec<(i32, u32)> {
     let (mut x, mut row) = (LEGEND_GAP, 0u32);
     let mut places = Vec::with_capacity(legend.len());
@@ -313,7 +313,7 @@ fn numeric_x_range(panel: &Panel) -> std::ops::Range<f64> {
     low - pad..high + pad
 }
 
-/// The layer name at an integer tick, blank elsewhere.
+/// Formats a tick as the layer name at an integer position, blank elsewhere.
 fn layer_tick(names: &[String], x: f64) -> String {
     let index = x.round();
     if (x - index).abs() > 1e-6 || index < 0.0 {

@@ -89,6 +89,7 @@ fn group_table(analysis: &Analysis, estimates: &BTreeMap<(Model, String), Estima
 }
 
 /// Compares the most corrupted memorising network with the generalising one.
+/// None when either is absent.
 fn memorising_finding(
     analysis: &Analysis,
     group: ConceptGroup,
@@ -117,9 +118,10 @@ fn memorising_finding(
         String::new()
     };
     Some(format!(
-        "Memorising networks still encode {group}: averaged over layers, {memorising} reaches a mean \
-         {group} R² of {memorised_mean:.3} against {general_mean:.3} for generalising{ratio}; \
-         per layer, {per_layer}.",
+        "{Group} concepts, {memorising} against generalising: averaged over layers, the mean \
+         {group} R² is {memorised_mean:.3} against {general_mean:.3}{ratio}; per layer, \
+         {per_layer}.",
+        Group = group.title(),
         group = group.name(),
         memorising = memorising.label(),
         per_layer = pairs.join(", "),
