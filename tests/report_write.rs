@@ -351,6 +351,53 @@ fn missing_randomised_from_column_is_optional() {
     assert_eq!(summary.figures.len(), 4);
 }
 
+#[test]
+fn extreme_and_missing_scores_still_draw() {
+    let dir = tempfile::tempdir().unwrap();
+    let probes = write_probes(dir.path(), &ALL_MODELS, None);
+    let batch = flawprobe::table::read(&probes).unwrap();
+    let means = batch.column_by_name("mean").unwrap().as_any().downcast_ref::<Float64Array>().unwrap();
+    // Every third score is NaN, every fifth far below zero and every seventh
+    // null.
+    let changed: Float64Array = (0..means.len())
+        .map(|i| match i {
+            i if i % 3 == 0 => Some(f64::NAN),
+            i if i % 5 == 0 => Some(-50.0),
+            i if i % 7 == 0 => None,
+            i => Some(means.value(i)),
+        })
+        .collect();
+    let index = batch.schema().index_of("mean").unwrap();
+    let mut columns = batch.columns().to_vec();
+    columns[index] = Arc::new(changed);
+    let names = batch.schema().fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
+    let batch = RecordBatch::try_from_iter(names.into_iter().zip(columns)).unwrap();
+    flawprobe::table::write(&probes, &batch).unwrap();
+
+    let summary = write_report(&probes, None, &dir.path().join("out"), "Extremes").unwrap();
+    assert_eq!(summary.figures.len(), 4);
+    // The pattern leaves no finite score for some texture concepts.
+    assert!(read(&summary.figures[1].svg).contains("(no data)"));
+    for figure in &summary.figures {
+        let image = image::open(&figure.png).expect("PNG decodes").to_rgb8();
+        assert!(image.height() > 300, "{}", figure.name);
+    }
+}
+
+#[test]
+fn empty_probes_table_skips_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let probes = write_probes(dir.path(), &[], None);
+    let summary = write_report(&probes, None, &dir.path().join("out"), "Empty").unwrap();
+
+    assert!(summary.figures.is_empty());
+    assert_eq!(summary.skipped.len(), ALL_FIGURES.len());
+    let text = read(&summary.summary);
+    assert!(text.contains("(no rows)"), "{text}");
+    let html = read(&summary.html);
+    assert_eq!(html.matches("class=\"skipped\"").count(), ALL_FIGURES.len());
+}
+
 /// The Chromium binary, or None (with a message) when it is not installed;
 /// Debian's package is `chromium`.
 fn chromium() -> Option<PathBuf> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::analysis::{Analysis, ConceptGroup};
 use super::data::{Estimate, Model, TrainingEpoch, TRAINING_CURVES};
-use super::plot::{Figure, Line, Panel, Point, XAxis};
+use super::plot::{Figure, Line, Panel, Point, XAxis, WIDTH};
 
 /// Lowest R² on the axis. R² is at most 1, but a probe far below 0 would
 /// flatten every other line, so the axis stops here.
@@ -75,7 +75,7 @@ fn r2_by_layer(analysis: &Analysis, group: ConceptGroup) -> Section {
         x_axis: XAxis::Layers(layers.clone()),
         y_label: "R²".to_string(),
         y_limits: R2_LIMITS,
-        columns: 4,
+        columns: layer_columns(layers, 4),
         panels,
         legend: legend.labels,
     };
@@ -167,7 +167,7 @@ fn class_probe_accuracy(analysis: &Analysis) -> Section {
         x_axis: XAxis::Layers(layers.clone()),
         y_label: "accuracy".to_string(),
         y_limits: ACCURACY_LIMITS,
-        columns: targets.len().clamp(1, 3),
+        columns: layer_columns(layers, targets.len().clamp(1, 3)),
         panels,
         legend: legend.labels,
     };
@@ -278,6 +278,21 @@ fn lines_by_model<'m>(
         lines.push(Line { series: legend.series(model), points });
     }
     lines
+}
+
+/// Picks the most panel columns, up to `preferred`, whose layer tick labels
+/// fit side by side. The character width is an estimate for 13 px DejaVu
+/// Sans.
+fn layer_columns(layers: &[String], preferred: usize) -> usize {
+    const CHAR_WIDTH: usize = 7;
+    const LABEL_GAP: usize = 4;
+    const PANEL_MARGINS: usize = 90;
+    let longest = layers.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let needed = layers.len() * (longest * CHAR_WIDTH + LABEL_GAP);
+    (1..=preferred.max(1))
+        .rev()
+        .find(|columns| (WIDTH as usize / columns).saturating_sub(PANEL_MARGINS) >= needed)
+        .unwrap_or(1)
 }
 
 fn layer_x(layers: &[String], layer: &str) -> f64 {

@@ -231,8 +231,10 @@ fn draw_panel<DB: DrawingBackend>(
         XAxis::Numeric(label) => (numeric_x_range(panel), label.clone()),
     };
     let x_span = x_range.end - x_range.start;
+    let has_points = panel.lines.iter().any(|l| l.points.iter().any(|p| p.y.is_finite()));
+    let title = if has_points { panel.title.clone() } else { format!("{} (no data)", panel.title) };
     let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, (FONT_FAMILY, 18))
+        .caption(&title, (FONT_FAMILY, 18))
         .margin(8)
         .margin_right(16)
         .x_label_area_size(44)
