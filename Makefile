@@ -43,10 +43,10 @@ $(BENCH_STAMP): $(TORCH_STAMP)
 	touch $@
 
 build: setup
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --workspace
 
 test: build
-	$(CARGO) test --release --locked -- --test-threads=2
+	$(CARGO) test --release --locked --workspace -- --test-threads=2
 
 bench: build $(BENCH_STAMP)
 	for script in bench/*.sh; do bash "$$script"; done

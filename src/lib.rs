@@ -16,6 +16,7 @@ pub mod imageio;
 pub mod pipeline;
 pub mod probe;
 pub mod progress;
+pub mod report;
 pub mod stages;
 pub mod synth;
 pub mod table;

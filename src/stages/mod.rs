@@ -7,6 +7,7 @@ pub mod activations;
 pub mod concepts;
 pub mod decode;
 pub mod permute;
+pub mod probe;
 pub mod randomise;
 pub mod split;
 pub mod train;
