@@ -36,6 +36,137 @@ pub struct PipelineFile {
     pub permute: Option<PermuteSection>,
     pub decode: Option<DecodeSection>,
     pub concepts: Option<ConceptsSection>,
+    pub train: Option<TrainSection>,
+    pub activations: Option<ActivationsSection>,
+    pub randomised: Option<RandomisedSection>,
+    pub probe: Option<ProbeSection>,
+    pub report: Option<ReportSection>,
+}
+
+/// `[train]`: one network per permute instance, seeded with its seed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    /// `small-cnn` or `inception-v3`.
+    pub model: String,
+    /// `adam` or `sgd`.
+    #[serde(default = "default_optimizer")]
+    pub optimizer: String,
+    pub lr: f64,
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    pub batch_size: usize,
+    pub epochs: u32,
+    /// Epochs to keep a checkpoint of; epoch 0 is the untrained network.
+    /// Default: 0, every `checkpoint_every` epochs, and the last.
+    pub checkpoint_epochs: Option<Vec<u32>>,
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u32,
+    /// Random shifts and horizontal flips of the training images.
+    #[serde(default = "default_true")]
+    pub augment: bool,
+    /// `auto`, `cpu` or `cuda:N` (not part of any key).
+    #[serde(default = "default_device")]
+    pub device: String,
+    /// libtorch threads; 0 lets libtorch choose (not part of any key).
+    #[serde(default)]
+    pub threads: usize,
+}
+
+fn default_optimizer() -> String {
+    "adam".to_string()
+}
+
+fn default_momentum() -> f64 {
+    0.9
+}
+
+fn default_checkpoint_every() -> u32 {
+    10
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_device() -> String {
+    "auto".to_string()
+}
+
+/// `[activations]`: which taps of each checkpoint to dump, for which splits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationsSection {
+    /// Tap names, from the input towards the output.
+    pub layers: Vec<String>,
+    #[serde(default = "default_activation_splits")]
+    pub splits: Vec<String>,
+    #[serde(default = "default_activation_batch")]
+    pub batch_size: usize,
+}
+
+fn default_activation_splits() -> Vec<String> {
+    vec!["train".to_string(), "val".to_string(), "test".to_string()]
+}
+
+fn default_activation_batch() -> usize {
+    64
+}
+
+/// `[randomised]`: cascading randomisation of the generalising networks'
+/// last checkpoint, down to each listed layer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomisedSection {
+    pub layers: Vec<String>,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// `[probe]`: the probe protocol.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSection {
+    #[serde(default = "default_alphas")]
+    pub alphas: Vec<f64>,
+    #[serde(default = "default_folds")]
+    pub folds: usize,
+    #[serde(default)]
+    pub fold_seed: u64,
+    #[serde(default = "default_true")]
+    pub standardize: bool,
+    #[serde(default = "default_probes")]
+    pub probes: Vec<String>,
+    /// Splits whose images are the probe rows.
+    #[serde(default = "default_probe_splits")]
+    pub splits: Vec<String>,
+    #[serde(default)]
+    pub control_seed: u64,
+}
+
+fn default_alphas() -> Vec<f64> {
+    vec![0.1, 1.0, 10.0, 100.0, 1000.0]
+}
+
+fn default_folds() -> usize {
+    5
+}
+
+fn default_probes() -> Vec<String> {
+    vec!["ridge".to_string(), "ridge-classifier".to_string(), "logistic".to_string()]
+}
+
+fn default_probe_splits() -> Vec<String> {
+    vec!["val".to_string(), "test".to_string()]
+}
+
+/// `[report]`: the report's title.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    pub title: Option<String>,
 }
 
 /// `[decode]`: the square input size of the network.

@@ -1,6 +1,7 @@
 //! Pipeline files and their expansion into a DAG of stage instances.
 
 pub mod config;
+mod models;
 
 use std::sync::Arc;
 
@@ -14,6 +15,15 @@ use crate::stages::permute::PermuteStage;
 use crate::stages::split::{SplitRule, SplitStage};
 
 pub use config::Pipeline;
+
+/// DAG indices of the shared upstream instances the model stages need.
+pub(crate) struct Upstream {
+    pub split: usize,
+    pub decode: usize,
+    pub concepts: Option<usize>,
+    /// (p, seed, index) of each permute instance.
+    pub permutes: Vec<(f64, u64, usize)>,
+}
 
 /// A pipeline expanded into stage instances.
 pub struct Plan {
@@ -38,16 +48,18 @@ pub fn plan(pipeline: Pipeline, store: &Store) -> Result<Plan> {
         vec![("images".to_string(), Input::Content(dataset.digest))],
     );
 
+    let mut permutes = Vec::new();
     if let Some(section) = &pipeline.file.permute {
         for p in section.p.values() {
             for seed in section.seed.values() {
                 let stage = PermuteStage::new(p, seed)
                     .with_context(|| format!("{}: [permute]", pipeline.path.display()))?;
-                dag.add(
+                let index = dag.add(
                     format!("permute[p={p},seed={seed}]"),
                     Arc::new(stage),
                     vec![("split".to_string(), Input::Instance(split))],
                 );
+                permutes.push((p, seed, index));
             }
         }
     }
@@ -61,15 +73,18 @@ pub fn plan(pipeline: Pipeline, store: &Store) -> Result<Plan> {
             Arc::new(stage),
             vec![("split".to_string(), Input::Instance(split))],
         );
+        let mut concepts = None;
         if let Some(section) = &pipeline.file.concepts {
             let stage = ConceptsStage::new(&section.semantics)
                 .with_context(|| format!("{}: [concepts]", pipeline.path.display()))?;
-            dag.add(
+            concepts = Some(dag.add(
                 "concepts".to_string(),
                 Arc::new(stage),
                 vec![("decode".to_string(), Input::Instance(decode))],
-            );
+            ));
         }
+        let inputs = Upstream { split, decode, concepts, permutes };
+        models::plan_models(&pipeline, &dataset, &mut dag, &inputs)?;
     }
 
     Ok(Plan { pipeline, dag, dataset })

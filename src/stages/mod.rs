@@ -9,6 +9,7 @@ pub mod decode;
 pub mod permute;
 pub mod probe;
 pub mod randomise;
+pub mod report;
 pub mod split;
 pub mod train;
 pub mod worker;
