@@ -19,7 +19,7 @@ CARGO ?= cargo
 BIN := target/release/flawprobe
 PIPELINE ?= pipelines/dtd10.toml
 
-.PHONY: setup build test bench reproduce data clean-venv
+.PHONY: setup build test bench reproduce data clean-venv openblas chromium
 
 setup: $(TORCH_STAMP) openblas
 
@@ -45,7 +45,15 @@ $(BENCH_STAMP): $(TORCH_STAMP)
 build: setup
 	$(CARGO) build --release --locked --workspace
 
-test: build
+# Debian's Chromium renders report.html in the report test.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium for the report rendering test"; \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; \
+	fi
+
+test: build chromium
 	$(CARGO) test --release --locked --workspace -- --test-threads=2
 
 bench: build $(BENCH_STAMP)

@@ -33,9 +33,12 @@ class ConvBn(nn.Module):
 class SmallCnn(nn.Module):
     def __init__(self, classes):
         super().__init__()
-        chans = [3, 32, 64, 128, 256]
-        self.blocks = nn.ModuleList(ConvBn(a, b, (3, 3)) for a, b in zip(chans, chans[1:]))
-        self.head = nn.Linear(256, classes)
+        chans = [3, 16, 32, 64, 128]
+        # The first convolution has stride 2, as in flawprobe's small-cnn.
+        self.blocks = nn.ModuleList(
+            ConvBn(a, b, (3, 3), stride=2 if i == 0 else 1) for i, (a, b) in enumerate(zip(chans, chans[1:]))
+        )
+        self.head = nn.Linear(128, classes)
 
     def forward_taps(self, x):
         taps = []

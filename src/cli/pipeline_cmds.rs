@@ -303,14 +303,22 @@ pub fn gc(cache: &Path, args: GcArgs) -> Result<ExitCode> {
         .collect();
     files.sort();
     for file in &files {
-        // A pipeline that cannot be planned would leave its entries
-        // unprotected, so gc stops rather than guess.
         let pipeline = Pipeline::load(file)?;
-        let plan = pipeline::plan(pipeline, &store).with_context(|| {
-            format!("gc needs every pipeline to expand, and {} does not", file.display())
-        })?;
-        for instance in plan.dag.instances() {
-            keep.insert((instance.stage.name().to_string(), instance.key));
+        let name = pipeline.name.clone();
+        match pipeline::plan(pipeline, &store) {
+            Ok(plan) => {
+                for instance in plan.dag.instances() {
+                    keep.insert((instance.stage.name().to_string(), instance.key));
+                }
+            }
+            // A pipeline that cannot expand now (its dataset is elsewhere)
+            // keeps the entries of its last recorded run.
+            Err(err) => {
+                tracing::warn!("{} does not expand ({err:#}); keeping the entries of its last run", file.display());
+                for record in History::load(cache, &name).instances.values() {
+                    keep.insert((record.stage.clone(), record.key));
+                }
+            }
         }
     }
 

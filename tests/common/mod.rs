@@ -96,6 +96,13 @@ impl Run {
 }
 
 impl Project {
+    /// A project with only an empty `pipelines/` folder.
+    pub fn empty() -> Project {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        fs::create_dir_all(dir.path().join("pipelines")).expect("pipelines folder");
+        Project { dir }
+    }
+
     /// A project with `classes` classes of `per_class` dtd10 images each.
     pub fn with_dtd10(source: &Path, classes: usize, per_class: usize) -> Project {
         let dir = tempfile::tempdir().expect("temporary directory");

@@ -100,6 +100,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    exit_with_parent();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -166,4 +167,19 @@ fn torch_version() -> Option<String> {
     let text = std::fs::read_to_string(version_py).ok()?;
     let line = text.lines().find(|line| line.starts_with("__version__"))?;
     Some(line.split(['\'', '"']).nth(1)?.to_string())
+}
+
+/// Asks the kernel to kill this worker when the `flawprobe run` that
+/// started it dies, so a killed run leaves no orphan training that would
+/// race the next run over the same resume folder.
+fn exit_with_parent() {
+    // SAFETY: prctl with PR_SET_PDEATHSIG only sets a signal number on the
+    // calling process.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
+    // The parent may have died before the call above; then we are adopted.
+    if std::os::unix::process::parent_id() == 1 {
+        std::process::exit(1);
+    }
 }

@@ -79,7 +79,7 @@ fn small_cnn_taps_halve_the_side() {
     let sizes: Vec<Vec<i64>> = acts.iter().map(|(_, a)| a.size()).collect();
     assert_eq!(
         sizes,
-        vec![vec![2, 32, 48, 48], vec![2, 64, 24, 24], vec![2, 128, 12, 12], vec![2, 256, 6, 6]]
+        vec![vec![2, 16, 24, 24], vec![2, 32, 12, 12], vec![2, 64, 6, 6], vec![2, 128, 3, 3]]
     );
 }
 

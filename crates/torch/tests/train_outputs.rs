@@ -97,7 +97,7 @@ fn activations_open_in_pyarrow_with_one_row_per_probe_image() {
     dump_activations(&cfg, &checkpoint, &data.images, &data.split, &out).unwrap();
 
     let probe_images = count_split(data.num_images, "val") + count_split(data.num_images, "test");
-    for (tap, channels) in [("block2", 64), ("block4", 256)] {
+    for (tap, channels) in [("block2", 32), ("block4", 128)] {
         let path = out.join(format!("acts-{tap}.arrow"));
         let script = "import sys, pyarrow as pa\n\
             t = pa.ipc.open_file(sys.argv[1]).read_all()\n\
