@@ -53,6 +53,9 @@ pub struct TrainSection {
     #[serde(default = "default_optimizer")]
     pub optimizer: String,
     pub lr: f64,
+    /// `constant` (default) or `cosine` (annealed towards 0 by the last epoch).
+    #[serde(default = "default_lr_schedule")]
+    pub lr_schedule: String,
     #[serde(default = "default_momentum")]
     pub momentum: f64,
     #[serde(default)]
@@ -77,6 +80,10 @@ pub struct TrainSection {
 
 fn default_optimizer() -> String {
     "adam".to_string()
+}
+
+fn default_lr_schedule() -> String {
+    "constant".to_string()
 }
 
 fn default_momentum() -> f64 {

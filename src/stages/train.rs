@@ -24,6 +24,8 @@ pub struct TrainParams {
     pub num_classes: i64,
     pub optimizer: String,
     pub lr: f64,
+    /// `constant` or `cosine`.
+    pub lr_schedule: String,
     pub momentum: f64,
     pub weight_decay: f64,
     pub batch_size: usize,

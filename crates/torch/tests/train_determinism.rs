@@ -6,7 +6,7 @@ use std::path::Path;
 
 use arrow::array::{Float64Array, UInt32Array};
 use flawprobe_torch::models::ModelKind;
-use flawprobe_torch::train::{train, OptimizerKind, TrainConfig};
+use flawprobe_torch::train::{train, LrSchedule, OptimizerKind, TrainConfig};
 use tempfile::tempdir;
 use train_support::{write_dataset, CLASSES};
 
@@ -17,6 +17,7 @@ fn config(epochs: u32, seed: u64) -> TrainConfig {
         num_classes: CLASSES as i64,
         optimizer: OptimizerKind::Adam,
         lr: 3e-3,
+        lr_schedule: LrSchedule::Constant,
         momentum: 0.9,
         weight_decay: 0.0,
         batch_size: 16,

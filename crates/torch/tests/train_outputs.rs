@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use flawprobe_torch::models::ModelKind;
-use flawprobe_torch::train::{dump_activations, randomise_cascade, train, ActivationConfig, OptimizerKind, TrainConfig};
+use flawprobe_torch::train::{dump_activations, randomise_cascade, train, ActivationConfig, LrSchedule, OptimizerKind, TrainConfig};
 use tch::Tensor;
 use tempfile::tempdir;
 use train_support::{count_split, python, write_dataset, CLASSES};
@@ -20,6 +20,7 @@ fn trained_checkpoint(dir: &Path) -> (train_support::Synthetic, std::path::PathB
         num_classes: CLASSES as i64,
         optimizer: OptimizerKind::Sgd,
         lr: 0.05,
+        lr_schedule: LrSchedule::Cosine,
         momentum: 0.9,
         weight_decay: 1e-4,
         batch_size: 16,

@@ -148,6 +148,7 @@ fn run_epoch(
 ) -> Result<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(u64::from(epoch));
+    optimizer.set_lr(cfg.lr_schedule.lr_at(cfg.lr, epoch, cfg.epochs));
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     order.shuffle(&mut rng);
 

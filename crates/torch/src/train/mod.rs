@@ -39,6 +39,9 @@ pub struct TrainConfig {
     pub optimizer: OptimizerKind,
     /// Learning rate, > 0.
     pub lr: f64,
+    /// How the learning rate changes over epochs.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     /// SGD momentum in [0, 1); ignored by Adam.
     #[serde(default = "default_momentum")]
     pub momentum: f64,
@@ -65,6 +68,31 @@ pub struct TrainConfig {
     /// Intra-op threads for libtorch; 0 keeps libtorch's default.
     #[serde(default)]
     pub threads: usize,
+}
+
+/// Learning-rate schedules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// `lr` throughout.
+    #[default]
+    Constant,
+    /// Cosine annealing from `lr` in the first epoch towards 0 in the last:
+    /// epoch e (1-based) of E uses lr · (1 + cos(π (e − 1) / E)) / 2.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The learning rate of `epoch` (1-based) of `epochs`.
+    pub fn lr_at(self, lr: f64, epoch: u32, epochs: u32) -> f64 {
+        match self {
+            LrSchedule::Constant => lr,
+            LrSchedule::Cosine => {
+                let progress = f64::from(epoch.saturating_sub(1)) / f64::from(epochs.max(1));
+                lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
 }
 
 fn default_momentum() -> f64 {

@@ -51,6 +51,11 @@ impl Optimizer {
     }
 
     /// Clears the gradients of all parameters.
+    /// Sets the learning rate of the following steps.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
     pub fn zero_grad(&mut self) {
         for (_, p) in &mut self.params {
             p.zero_grad();
