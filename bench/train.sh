@@ -12,7 +12,7 @@ THREADS=${THREADS:-2}
 STEPS=${STEPS:-3}
 DEVICE=${DEVICE:-cpu}
 export LIBTORCH_USE_PYTORCH=1 PATH="$PWD/.venv/bin:$PATH"
-cargo build --release --quiet --bin flawprobe-torch
+cargo build --release --locked --quiet -p flawprobe-torch
 WORKER=target/release/flawprobe-torch
 
 printf '%-13s %5s %5s | %12s %12s %6s | %12s %12s %6s\n' \

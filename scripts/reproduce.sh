@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: picks the data, says which and why, runs the whole study and
-# prints where report.html is. Called by `make reproduce` after the build.
+# The main job: picks the data and prints which and why, runs the whole study
+# and prints where report.html is. `make reproduce` calls it after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/flawprobe
@@ -13,7 +13,7 @@ elif [ -d "${DTD_DIR:-data/dtd}/images" ]; then
   pipeline=pipelines/dtd-inception.toml
   echo "reproduce: the full DTD is at ${DTD_DIR:-data/dtd}, so this runs the study's setting ($pipeline)"
   if ! "$worker" info | grep -q '"cuda_available": *true'; then
-    echo "reproduce: warning: libtorch sees no GPU; InceptionV3 at 299 px on a CPU takes days." >&2
+    echo "reproduce: warning: libtorch sees no GPU, and InceptionV3 at 299 px on a CPU would take days (an estimate)." >&2
     echo "reproduce: set FLAWPROBE_PIPELINE=pipelines/dtd10.toml for the CPU-sized study." >&2
   fi
 elif [ -d ../shared/datasets/dtd10/images ]; then

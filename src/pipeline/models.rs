@@ -16,7 +16,7 @@ use crate::stages::randomise::{randomised_file, RandomiseStage};
 use crate::stages::report::{ReportStage, ReportedRun};
 use crate::stages::train::{checkpoint_file, TrainParams, TrainStage};
 
-/// The variant a checkpoint of a run with corruption `p` belongs to.
+/// Names the variant that a checkpoint of a run with corruption `p` belongs to.
 fn variant_of(p: f64, epoch: u32) -> &'static str {
     if epoch == 0 {
         "random"
@@ -27,24 +27,24 @@ fn variant_of(p: f64, epoch: u32) -> &'static str {
     }
 }
 
-pub(crate) fn plan_models(pipeline: &Pipeline, dataset: &Dataset, dag: &mut Dag, up: &Upstream) -> Result<()> {
+pub(crate) fn plan_models(pipeline: &Pipeline, dataset: &Dataset, dag: &mut Dag, upstream: &Upstream) -> Result<()> {
     let file = &pipeline.file;
     let Some(train) = &file.train else { return Ok(()) };
-    let where_ = |section: &str| format!("{}: [{section}]", pipeline.path.display());
-    if up.permutes.is_empty() {
+    let section_context = |section: &str| format!("{}: [{section}]", pipeline.path.display());
+    if upstream.permutes.is_empty() {
         bail!("{}: [train] needs a [permute] section (use p = 0 for the generalising network)", pipeline.path.display());
     }
     let Some(decode_section) = &file.decode else {
         bail!("{}: [train] needs a [decode] section", pipeline.path.display());
     };
     let checkpoints = checkpoint_epochs(train)
-        .with_context(|| where_("train"))?;
+        .with_context(|| section_context("train"))?;
     let last_epoch = *checkpoints.last().unwrap_or(&0);
     let num_classes = dataset.classes.len() as i64;
     let image_size = decode_section.size as i64;
 
     let mut runs = Vec::new();
-    for &(p, seed, permute) in &up.permutes {
+    for &(p, seed, permute) in &upstream.permutes {
         let params = TrainParams {
             model: train.model.clone(),
             image_size,
@@ -65,8 +65,8 @@ pub(crate) fn plan_models(pipeline: &Pipeline, dataset: &Dataset, dag: &mut Dag,
             format!("train[p={p},seed={seed}]"),
             Arc::new(stage),
             vec![
-                ("split".to_string(), Input::Instance(up.split)),
-                ("decode".to_string(), Input::Instance(up.decode)),
+                ("split".to_string(), Input::Instance(upstream.split)),
+                ("decode".to_string(), Input::Instance(upstream.decode)),
                 ("labels".to_string(), Input::Instance(permute)),
             ],
         );
@@ -91,8 +91,8 @@ pub(crate) fn plan_models(pipeline: &Pipeline, dataset: &Dataset, dag: &mut Dag,
             Arc::new(stage),
             vec![
                 ("model".to_string(), Input::Instance(model)),
-                ("decode".to_string(), Input::Instance(up.decode)),
-                ("split".to_string(), Input::Instance(up.split)),
+                ("decode".to_string(), Input::Instance(upstream.decode)),
+                ("split".to_string(), Input::Instance(upstream.split)),
             ],
         )
     };
@@ -150,9 +150,9 @@ pub(crate) fn plan_models(pipeline: &Pipeline, dataset: &Dataset, dag: &mut Dag,
         }
     }
 
-    let (Some(probe), Some(concepts)) = (&file.probe, up.concepts) else { return Ok(()) };
+    let (Some(probe), Some(concepts)) = (&file.probe, upstream.concepts) else { return Ok(()) };
     let mut inputs = vec![
-        ("split".to_string(), Input::Instance(up.split)),
+        ("split".to_string(), Input::Instance(upstream.split)),
         ("concepts".to_string(), Input::Instance(concepts)),
     ];
     let mut models = Vec::new();
