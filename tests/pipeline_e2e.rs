@@ -175,3 +175,50 @@ pq.write_table(pa.table({"mean_red": [mean_red(truth["images/" + split[i]["path"
     let r2: f64 = best.trim().parse().expect("a number");
     assert!(r2 > 0.8, "held-out R² of the planted mean red is only {r2}");
 }
+
+#[test]
+fn killed_run_resumes_training_where_it_stopped() {
+    if venv_python().is_none() {
+        return;
+    }
+    let project = Project::empty();
+    project.run(&["synth", "--out", "data", "--per-class", "12", "--size", "48"]).ok();
+    let text = pipeline_text("[1.0]")
+        .replace("epochs = 2\n", "epochs = 40\n")
+        .replace("p = [0.0, 1.0]", "p = [0.0]");
+    let pipeline = project.pipeline("tiny", &text);
+    let path = pipeline.to_str().unwrap();
+    project.run(&["run", path, "--until", "permute"]).ok();
+
+    // Kill the whole run (the worker dies with it) once a resume state exists.
+    let mut child = project
+        .command(&["run", path, "--until", "train", "--jobs", "1"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let scratch = project.path().join("cache/.scratch/train");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let saved = loop {
+        // Wait for a state past epoch 1, so resuming differs from restarting.
+        let found = std::fs::read_dir(&scratch).into_iter().flatten().flatten().any(|entry| {
+            let state = std::fs::read_to_string(entry.path().join("work/state.json")).unwrap_or_default();
+            serde_json::from_str::<serde_json::Value>(&state)
+                .ok()
+                .and_then(|v| v["epoch"].as_u64())
+                .is_some_and(|epoch| epoch >= 2)
+        });
+        if found || std::time::Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(saved, "no training state appeared within two minutes");
+    assert!(project.entries().iter().all(|e| !e.starts_with("train/")), "{:?}", project.entries());
+
+    let rerun = project.run(&["run", path, "--until", "train", "--jobs", "1"]).ok();
+    rerun.assert_stderr_has("resuming from epoch");
+    let restarted = rerun.stderr().lines().any(|l| l.starts_with("epoch 0:") || l.starts_with("epoch 1:"));
+    assert!(!restarted, "the rerun trained from scratch:\n{}", rerun.stderr());
+}
