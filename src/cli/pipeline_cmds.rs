@@ -143,13 +143,18 @@ pub fn run(cache: &Path, args: RunArgs) -> Result<ExitCode> {
 
 fn summarise(dag: &Dag, outcomes: &[Option<Outcome>]) -> Result<ExitCode> {
     let (mut computed, mut cached, mut failed, mut skipped) = (0, 0, 0, 0);
+    let mut elsewhere = 0;
     for outcome in outcomes.iter().flatten() {
         match outcome {
             Outcome::Cached => cached += 1,
-            Outcome::Computed(_) | Outcome::ComputedElsewhere => computed += 1,
+            Outcome::Computed(_) => computed += 1,
+            Outcome::ComputedElsewhere => elsewhere += 1,
             Outcome::Failed(_) => failed += 1,
             Outcome::Skipped => skipped += 1,
         }
+    }
+    if elsewhere > 0 {
+        tracing::info!("{elsewhere} computed by another run meanwhile");
     }
     tracing::info!("{computed} computed, {cached} cached, {failed} failed, {skipped} skipped");
     let errors: Vec<String> = outcomes
@@ -235,10 +240,8 @@ pub fn dag(cache: &Path, args: DagArgs) -> Result<ExitCode> {
             for (index, instance) in dag.instances().iter().enumerate() {
                 writeln!(out, "  n{index} [label=\"{}\"];", instance.name.replace('"', "'"))?;
             }
-            for (index, instance) in dag.instances().iter().enumerate() {
-                for upstream in instance.upstream() {
-                    writeln!(out, "  n{upstream} -> n{index};")?;
-                }
+            for (upstream, index) in edges(dag) {
+                writeln!(out, "  n{upstream} -> n{index};")?;
             }
             writeln!(out, "}}")?;
         }
@@ -247,14 +250,26 @@ pub fn dag(cache: &Path, args: DagArgs) -> Result<ExitCode> {
             for (index, instance) in dag.instances().iter().enumerate() {
                 writeln!(out, "  n{index}[\"{}\"]", instance.name.replace('"', "'"))?;
             }
-            for (index, instance) in dag.instances().iter().enumerate() {
-                for upstream in instance.upstream() {
-                    writeln!(out, "  n{upstream} --> n{index}")?;
-                }
+            for (upstream, index) in edges(dag) {
+                writeln!(out, "  n{upstream} --> n{index}")?;
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The DAG's edges (upstream, downstream), each once, although an instance
+/// may take one input under several roles.
+fn edges(dag: &Dag) -> Vec<(usize, usize)> {
+    let mut edges: Vec<(usize, usize)> = dag
+        .instances()
+        .iter()
+        .enumerate()
+        .flat_map(|(index, instance)| instance.upstream().map(move |upstream| (upstream, index)))
+        .collect();
+    edges.sort_unstable();
+    edges.dedup();
+    edges
 }
 
 pub fn show(cache: &Path, args: ShowArgs) -> Result<ExitCode> {
@@ -262,6 +277,9 @@ pub fn show(cache: &Path, args: ShowArgs) -> Result<ExitCode> {
     if as_path.exists() {
         super::show_table::print_table(as_path, args.rows)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.target.contains('/') || is_table(&args.target) {
+        bail!("{}: file not found", args.target);
     }
     let (store, plan) = open_plan(cache, &args.pipeline)?;
     let instances = plan.dag.of_stage(&args.target);

@@ -191,10 +191,11 @@ pub fn run_instance(dag: &Dag, store: &Store, index: usize, force: bool) -> Resu
         store,
         key,
     };
-    instance
-        .stage
-        .run(&context)
-        .map_err(|err| anyhow!("stage {}: {err:#}", instance.name))?;
+    if let Err(err) = instance.stage.run(&context) {
+        // The scratch folder stays for a resume; the half-written outputs go.
+        store.discard(pending);
+        return Err(anyhow!("stage {}: {err:#}", instance.name));
+    }
     let took = started.elapsed();
     pause_for_fault_injection(stage_name);
 
@@ -212,7 +213,7 @@ pub fn run_instance(dag: &Dag, store: &Store, index: usize, force: bool) -> Resu
         flawprobe_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     if force && store.entry_dir(stage_name, &key).exists() {
-        store.set_aside(stage_name, &key)?;
+        store.remove(stage_name, &key)?;
     }
     store.commit(pending, manifest)?;
     Ok(Outcome::Computed(took))

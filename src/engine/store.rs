@@ -178,6 +178,13 @@ impl Store {
         })
     }
 
+    /// Deletes an unfinished build (its stage failed).
+    pub fn discard(&self, pending: Pending) {
+        if let Err(err) = fs::remove_dir_all(&pending.dir) {
+            tracing::warn!("cannot remove {}: {err}", pending.dir.display());
+        }
+    }
+
     /// Hashes the files of a finished build, writes its manifest and renames
     /// it into place.
     pub fn commit(&self, pending: Pending, mut manifest: Manifest) -> Result<Manifest> {

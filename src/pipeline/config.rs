@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 /// A value or a list of values to sweep over.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a value or a list of values")]
 pub enum Sweep<T> {
     One(T),
     Many(Vec<T>),

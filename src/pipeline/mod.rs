@@ -1,5 +1,6 @@
 //! Pipeline files and their expansion into a DAG of stage instances.
 
+mod checks;
 pub mod config;
 mod models;
 
@@ -35,6 +36,7 @@ pub struct Plan {
 /// Scans the dataset and expands the pipeline into its DAG. Shared stages
 /// (one split for every variant) appear once.
 pub fn plan(pipeline: Pipeline, store: &Store) -> Result<Plan> {
+    checks::check_model_sections(&pipeline.file).with_context(|| format!("{}", pipeline.path.display()))?;
     let root = pipeline.dataset_root();
     let dataset = Dataset::scan(&root, store.stat_cache())
         .with_context(|| format!("pipeline {}: dataset", pipeline.path.display()))?;

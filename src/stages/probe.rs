@@ -135,7 +135,13 @@ impl ProbeStage {
         let layer = &self.layers[layer_index];
         let acts_path = ctx.input_file(&model.activations, &activation_file(layer))?;
         let (ids, features) = read_activations(&acts_path)?;
-        let row_of = |image_id: usize| ids.iter().position(|&id| id as usize == image_id);
+        let mut rows_by_id = vec![None; split.len()];
+        for (row, &id) in ids.iter().enumerate() {
+            if let Some(slot) = rows_by_id.get_mut(id as usize) {
+                *slot = Some(row);
+            }
+        }
+        let row_of = |image_id: usize| rows_by_id.get(image_id).copied().flatten();
 
         // Concepts and true labels on the probe splits.
         let probe_ids: Vec<usize> = (0..split.len())
