@@ -354,7 +354,10 @@ pub fn gc(cache: &Path, args: GcArgs) -> Result<ExitCode> {
     if !args.dry_run {
         let stale = store.clean_stale()?;
         let damaged = store.remove_damaged()?;
-        println!("removed {removed} entries, {stale} stale temporary directories, {damaged} damaged entries");
+        let scratch = store.remove_scratch_except(&keep);
+        println!(
+            "removed {removed} entries, {stale} stale temporary directories, {damaged} damaged entries, {scratch} unused scratch folders"
+        );
     } else {
         println!("{removed} entries would be removed");
     }

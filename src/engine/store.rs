@@ -250,6 +250,23 @@ impl Store {
         fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))
     }
 
+    /// Deletes the scratch folders of keys not in `keep` (used by `gc`).
+    /// Returns how many were removed.
+    pub fn remove_scratch_except(&self, keep: &std::collections::HashSet<(String, Key)>) -> usize {
+        let mut removed = 0;
+        let Ok(stages) = fs::read_dir(self.root.join(SCRATCH_DIR)) else { return 0 };
+        for stage_dir in stages.flatten() {
+            let stage = stage_dir.file_name().to_string_lossy().to_string();
+            for entry in fs::read_dir(stage_dir.path()).into_iter().flatten().flatten() {
+                let Some(key) = Key::from_hex(&entry.file_name().to_string_lossy()) else { continue };
+                if !keep.contains(&(stage.clone(), key)) && fs::remove_dir_all(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+
     /// Deletes set-aside damaged entries (used by `gc`).
     pub fn remove_damaged(&self) -> Result<usize> {
         let dir = self.root.join(DAMAGED_DIR);
