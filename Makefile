@@ -16,15 +16,13 @@ BLAS_STAMP := /usr/lib/x86_64-linux-gnu/libopenblas.so
 export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CARGO ?= cargo
-BIN := target/release/flawprobe
-PIPELINE ?= pipelines/dtd10.toml
 
 .PHONY: setup build test bench reproduce data clean-venv openblas chromium
 
 setup: $(TORCH_STAMP) openblas
 
 openblas:
-	@if ! ldconfig -p | grep -q 'libopenblas.so\b' && [ ! -e $(BLAS_STAMP) ]; then \
+	@if [ ! -e $(BLAS_STAMP) ]; then \
 		echo "installing Debian's OpenBLAS (libopenblas-dev)"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q libopenblas-dev; \
@@ -45,12 +43,14 @@ $(BENCH_STAMP): $(TORCH_STAMP)
 build: setup
 	$(CARGO) build --release --locked --workspace
 
-# Debian's Chromium renders report.html in the report test.
+# Debian's Chromium renders report.html in the report test, which skips
+# (saying so) where it is missing.
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "installing Debian's chromium for the report rendering test"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium \
+			|| echo "warning: chromium could not be installed; the report rendering test will skip"; \
 	fi
 
 test: build chromium
