@@ -54,7 +54,7 @@ title = "test report"
     )
 }
 
-/// A project with 120 synthetic images and the tiny study already run.
+/// Builds a project with 120 synthetic images and runs the tiny study.
 fn finished_project() -> Project {
     let project = Project::empty();
     project.run(&["synth", "--out", "data", "--per-class", "12", "--size", "48"]).ok();
@@ -128,8 +128,10 @@ fn editing_one_alpha_reruns_only_probe_and_report() {
     let status = project.run(&["status", path]).ok();
     let lines = will_run(&status);
     assert_eq!(lines.len(), 2, "{}", status.stdout());
-    assert!(lines[0].starts_with("will run  probe") && lines[0].contains("parameter alphas changed"), "{lines:?}");
-    assert!(lines[1].starts_with("will run  report") && lines[1].contains("input probe changed"), "{lines:?}");
+    assert!(lines[0].starts_with("will run  probe"), "{lines:?}");
+    assert!(lines[0].contains("parameter alphas changed"), "{lines:?}");
+    assert!(lines[1].starts_with("will run  report"), "{lines:?}");
+    assert!(lines[1].contains("input probe changed"), "{lines:?}");
 
     let run = project.run(&["run", path]).ok();
     run.assert_stderr_has("running probe");
@@ -144,8 +146,8 @@ fn probes_recover_a_colour_the_generator_controls() {
         return;
     }
     let project = finished_project();
-    // The generator knows each image's foreground and background colours
-    // and coverage, so its mean red value is exact; ridge on the untrained
+    // The generator records each image's foreground and background colours
+    // and coverage, so its mean red value is exact. Ridge on the untrained
     // network's block1 activations must recover it.
     let script = r#"
 import csv, sys, pyarrow as pa, pyarrow.ipc as ipc, pyarrow.parquet as pq

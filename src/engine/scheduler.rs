@@ -12,7 +12,7 @@ use super::dag::{Dag, Input, Instance};
 use super::stage::{Resource, StageContext};
 use super::store::{unix_now, Lookup, Manifest, Store};
 
-/// What happened to one instance.
+/// The outcome of one instance in a run.
 #[derive(Debug)]
 pub enum Outcome {
     /// A valid entry was already there.

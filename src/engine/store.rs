@@ -27,7 +27,7 @@ const DAMAGED_DIR: &str = ".damaged";
 const SCRATCH_DIR: &str = ".scratch";
 const OWNER_LOCK: &str = ".owner.lock";
 
-/// What a committed entry records about itself.
+/// The record a committed entry keeps about itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub stage: String,
@@ -128,7 +128,7 @@ impl Store {
             let file = dir.join(name);
             let digest = self.stat_cache.digest(&file)?;
             if digest.size != record.size {
-                bail!("{} has {} bytes, the manifest says {}", file.display(), digest.size, record.size);
+                bail!("{} has {} bytes, but its manifest lists {}", file.display(), digest.size, record.size);
             }
             if digest.hash != record.blake3 {
                 bail!("{} does not match the hash in its manifest", file.display());

@@ -193,7 +193,7 @@ pub(crate) fn plan_models(pipeline: &Pipeline, dataset: &Dataset, dag: &mut Dag,
     Ok(())
 }
 
-/// The checkpoint epochs, sorted: the listed ones, or 0, every
+/// Returns the sorted checkpoint epochs: the listed ones, or else 0, every
 /// `checkpoint_every` epochs and the last.
 fn checkpoint_epochs(train: &super::config::TrainSection) -> Result<Vec<u32>> {
     let mut epochs = match &train.checkpoint_epochs {

@@ -1,6 +1,6 @@
 //! Runs libtorch work in the `flawprobe-torch` worker binary. The main
-//! binary never links libtorch, which keeps its start-up (and so a no-op
-//! `run`) fast; the worker's progress bars and errors go to our stderr.
+//! binary never links libtorch, so its start-up (and a no-op `run`) stays
+//! fast. The worker's progress bars and errors go to our stderr.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 
 const WORKER: &str = "flawprobe-torch";
 
-/// The worker binary: `FLAWPROBE_TORCH_BIN`, else the file beside the
+/// Finds the worker binary: `FLAWPROBE_TORCH_BIN`, else the file beside the
 /// running executable (both live in `target/release`, and test binaries in
 /// its `deps/` folder, one level down).
 pub fn worker_path() -> Result<PathBuf> {
@@ -43,7 +43,7 @@ pub fn run_worker(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// A path as a worker argument.
+/// Converts a path to a worker argument.
 pub fn arg(path: &std::path::Path) -> String {
     path.to_string_lossy().to_string()
 }
