@@ -13,7 +13,9 @@
 
 use ndarray::{s, Array1, Array2, Array3, ArrayView2, Axis, ShapeBuilder};
 
-use super::lapack::{gram, Gram, Tridiagonal};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::lapack::{blas_threads, gram, set_blas_threads, Gram, Tridiagonal};
 use super::{check_alphas, check_finite, check_rows, Folds, ProbeError, Role};
 
 /// Per-column centring and scaling learnt on the training rows of a fold,
@@ -99,6 +101,11 @@ pub fn ridge_heldout_predictions(
 }
 
 /// [`ridge_heldout_predictions`] without the input checks.
+///
+/// The folds are fitted side by side on as many threads as OpenBLAS may
+/// use, each calling a single-threaded OpenBLAS: a fold's tridiagonal
+/// reduction is a long chain of small matrix-vector products, which gain
+/// little from BLAS threads and lose much to their synchronisation.
 pub(crate) fn heldout_predictions(
     x: ArrayView2<f64>,
     y: ArrayView2<f64>,
@@ -106,14 +113,43 @@ pub(crate) fn heldout_predictions(
     alphas: &[f64],
     standardize: bool,
 ) -> Result<Array3<f64>, ProbeError> {
-    let targets = y.ncols();
-    let mut predictions = Array3::<f64>::zeros((alphas.len(), x.nrows(), targets));
-    for fold in 0..folds.count() {
-        let (train, test) = folds.split(fold);
-        let fitted = fit_fold(x, y, &train, &test, alphas, standardize)?;
-        for (a, block) in fitted.axis_iter(Axis(0)).enumerate() {
-            for (i, &row) in test.iter().enumerate() {
-                predictions.slice_mut(s![a, row, ..]).assign(&block.row(i));
+    let threads = blas_threads();
+    let workers = threads.min(folds.count()).max(1);
+    let next = AtomicUsize::new(0);
+    let fit_next = || -> Result<Vec<(usize, Array3<f64>)>, ProbeError> {
+        let mut fitted = Vec::new();
+        loop {
+            let fold = next.fetch_add(1, Ordering::Relaxed);
+            if fold >= folds.count() {
+                return Ok(fitted);
+            }
+            let (train, test) = folds.split(fold);
+            fitted.push((fold, fit_fold(x, y, &train, &test, alphas, standardize)?));
+        }
+    };
+    let results: Vec<Result<Vec<(usize, Array3<f64>)>, ProbeError>> = if workers > 1 {
+        set_blas_threads(1);
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers).map(|_| scope.spawn(fit_next)).collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap_or_else(|_| Err(ProbeError::WorkerPanicked)))
+                .collect()
+        });
+        set_blas_threads(threads);
+        results
+    } else {
+        vec![fit_next()]
+    };
+
+    let mut predictions = Array3::<f64>::zeros((alphas.len(), x.nrows(), y.ncols()));
+    for result in results {
+        for (fold, fitted) in result? {
+            let (_, test) = folds.split(fold);
+            for (a, block) in fitted.axis_iter(Axis(0)).enumerate() {
+                for (i, &row) in test.iter().enumerate() {
+                    predictions.slice_mut(s![a, row, ..]).assign(&block.row(i));
+                }
             }
         }
     }
