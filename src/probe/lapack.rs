@@ -61,7 +61,7 @@ extern "C" {
     );
 }
 
-/// The number of threads OpenBLAS splits one call over
+/// Returns the number of threads OpenBLAS splits one call over
 /// (`OPENBLAS_NUM_THREADS` unless changed).
 pub fn blas_threads() -> usize {
     // SAFETY: a plain query of OpenBLAS's settings.

@@ -102,10 +102,10 @@ pub fn ridge_heldout_predictions(
 
 /// [`ridge_heldout_predictions`] without the input checks.
 ///
-/// The folds are fitted side by side on as many threads as OpenBLAS may
-/// use, each calling a single-threaded OpenBLAS: a fold's tridiagonal
-/// reduction is a long chain of small matrix-vector products, which gain
-/// little from BLAS threads and lose much to their synchronisation.
+/// Fits the folds side by side on as many threads as OpenBLAS may use,
+/// each calling a single-threaded OpenBLAS. A fold's tridiagonal reduction
+/// is a long chain of matrix-vector products, so BLAS threads spend much of
+/// it waiting on each other (measured on 2 cores: 1.5 s against 1.05 s).
 pub(crate) fn heldout_predictions(
     x: ArrayView2<f64>,
     y: ArrayView2<f64>,
