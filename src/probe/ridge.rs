@@ -113,6 +113,11 @@ pub(crate) fn heldout_predictions(
     alphas: &[f64],
     standardize: bool,
 ) -> Result<Array3<f64>, ProbeError> {
+    let smallest_train = (0..folds.count()).map(|fold| folds.rows() - folds.split(fold).1.len()).min();
+    let shared = match smallest_train {
+        Some(rows) if x.ncols() <= rows => Some(SharedGram::new(x)?),
+        _ => None,
+    };
     let threads = blas_threads();
     let workers = threads.min(folds.count()).max(1);
     let next = AtomicUsize::new(0);
@@ -124,7 +129,7 @@ pub(crate) fn heldout_predictions(
                 return Ok(fitted);
             }
             let (train, test) = folds.split(fold);
-            fitted.push((fold, fit_fold(x, y, &train, &test, alphas, standardize)?));
+            fitted.push((fold, fit_fold(x, y, &train, &test, alphas, standardize, shared.as_ref())?));
         }
     };
     let results: Vec<Result<Vec<(usize, Array3<f64>)>, ProbeError>> = if workers > 1 {
@@ -156,6 +161,51 @@ pub(crate) fn heldout_predictions(
     Ok(predictions)
 }
 
+/// The Gram matrix of all rows of the features, each centred on the mean
+/// of all rows. A fold's primal Gram matrix follows from it by subtracting
+/// the fold's test rows, which costs a fifth of forming it from the
+/// training rows with five folds.
+struct SharedGram {
+    centre: Array1<f64>,
+    gram: Array2<f64>,
+}
+
+impl SharedGram {
+    fn new(x: ArrayView2<f64>) -> Result<SharedGram, ProbeError> {
+        let all: Vec<usize> = (0..x.nrows()).collect();
+        let centre = Scaler::fit(x, &all, false).mean;
+        let gram = gram((&x - &centre).view(), Gram::Columns)?;
+        Ok(SharedGram { centre, gram })
+    }
+
+    /// Returns `X̃ᵀX̃` for the training rows `X̃` of a fold as `scaler`
+    /// centres and scales them, given the fold's `test` rows.
+    fn fold_gram(
+        &self,
+        x: ArrayView2<f64>,
+        scaler: &Scaler,
+        test: &[usize],
+        train_count: usize,
+    ) -> Result<Array2<f64>, ProbeError> {
+        let centred_test = &x.select(Axis(0), test) - &self.centre;
+        let mut system = self.gram.clone();
+        system -= &gram(centred_test.view(), Gram::Columns)?;
+
+        // Σ (x − c)(x − c)ᵀ over the training rows exceeds the sum centred
+        // on their own mean μ by n (μ − c)(μ − c)ᵀ.
+        let shift = &scaler.mean - &self.centre;
+        let count = train_count as f64;
+        let columns = system.ncols();
+        for j in 0..columns {
+            for i in 0..columns {
+                let centred = system[[i, j]] - count * shift[i] * shift[j];
+                system[[i, j]] = centred / (scaler.scale[i] * scaler.scale[j]);
+            }
+        }
+        Ok(system)
+    }
+}
+
 /// Fits one fold for all alphas and returns the predictions for the
 /// `test` rows, shaped (alphas, test rows, targets).
 fn fit_fold(
@@ -165,6 +215,7 @@ fn fit_fold(
     test: &[usize],
     alphas: &[f64],
     standardize: bool,
+    shared: Option<&SharedGram>,
 ) -> Result<Array3<f64>, ProbeError> {
     let scaler = Scaler::fit(x, train, standardize);
     let x_train = scaler.transform(x, train);
@@ -176,7 +227,11 @@ fn fit_fold(
     // Primal form on XᵀX when features ≤ training rows, else dual on XXᵀ.
     let primal = x_train.ncols() <= x_train.nrows();
     let (system, rhs) = if primal {
-        (gram(x_train.view(), Gram::Columns)?, x_train.t().dot(&y_centred))
+        let system = match shared {
+            Some(shared) => shared.fold_gram(x, &scaler, test, train.len())?,
+            None => gram(x_train.view(), Gram::Columns)?,
+        };
+        (system, x_train.t().dot(&y_centred))
     } else {
         (gram(x_train.view(), Gram::Rows)?, y_centred)
     };
