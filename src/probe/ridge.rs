@@ -163,8 +163,8 @@ pub(crate) fn heldout_predictions(
 
 /// The Gram matrix of all rows of the features, each centred on the mean
 /// of all rows. A fold's primal Gram matrix follows from it by subtracting
-/// the fold's test rows, which costs a fifth of forming it from the
-/// training rows with five folds.
+/// the Gram matrix of the fold's test rows. With five folds that costs a
+/// quarter of forming it from the training rows, plus this one product.
 struct SharedGram {
     centre: Array1<f64>,
     gram: Array2<f64>,
