@@ -68,4 +68,7 @@ pub enum ProbeError {
 
     #[error("internal error: a matrix passed to LAPACK has an unexpected memory layout")]
     Layout,
+
+    #[error("internal error: a thread fitting ridge folds panicked")]
+    WorkerPanicked,
 }

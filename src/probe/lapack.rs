@@ -18,6 +18,8 @@ use super::ProbeError;
 use ndarray_linalg as _;
 
 extern "C" {
+    fn openblas_get_num_threads() -> c_int;
+    fn openblas_set_num_threads(count: c_int);
     fn dsyrk_(
         uplo: *const c_char,
         trans: *const c_char,
@@ -57,6 +59,21 @@ extern "C" {
         lwork: *const c_int,
         info: *mut c_int,
     );
+}
+
+/// Returns the number of threads OpenBLAS splits one call over
+/// (`OPENBLAS_NUM_THREADS` unless changed).
+pub fn blas_threads() -> usize {
+    // SAFETY: a plain query of OpenBLAS's settings.
+    let count = unsafe { openblas_get_num_threads() };
+    usize::try_from(count).unwrap_or(1).max(1)
+}
+
+/// Sets OpenBLAS's thread count for the calls that follow, in every thread.
+pub fn set_blas_threads(count: usize) {
+    let count = c_int::try_from(count.max(1)).unwrap_or(1);
+    // SAFETY: OpenBLAS accepts any positive count.
+    unsafe { openblas_set_num_threads(count) }
 }
 
 const LOWER: c_char = b'L' as c_char;

@@ -13,7 +13,9 @@
 
 use ndarray::{s, Array1, Array2, Array3, ArrayView2, Axis, ShapeBuilder};
 
-use super::lapack::{gram, Gram, Tridiagonal};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::lapack::{blas_threads, gram, set_blas_threads, Gram, Tridiagonal};
 use super::{check_alphas, check_finite, check_rows, Folds, ProbeError, Role};
 
 /// Per-column centring and scaling learnt on the training rows of a fold,
@@ -99,6 +101,11 @@ pub fn ridge_heldout_predictions(
 }
 
 /// [`ridge_heldout_predictions`] without the input checks.
+///
+/// Fits the folds side by side on as many threads as OpenBLAS may use,
+/// each calling a single-threaded OpenBLAS. A fold's tridiagonal reduction
+/// is a long chain of matrix-vector products, so BLAS threads spend much of
+/// it waiting on each other (measured on 2 cores: 1.5 s against 1.05 s).
 pub(crate) fn heldout_predictions(
     x: ArrayView2<f64>,
     y: ArrayView2<f64>,
@@ -106,18 +113,97 @@ pub(crate) fn heldout_predictions(
     alphas: &[f64],
     standardize: bool,
 ) -> Result<Array3<f64>, ProbeError> {
-    let targets = y.ncols();
-    let mut predictions = Array3::<f64>::zeros((alphas.len(), x.nrows(), targets));
-    for fold in 0..folds.count() {
-        let (train, test) = folds.split(fold);
-        let fitted = fit_fold(x, y, &train, &test, alphas, standardize)?;
-        for (a, block) in fitted.axis_iter(Axis(0)).enumerate() {
-            for (i, &row) in test.iter().enumerate() {
-                predictions.slice_mut(s![a, row, ..]).assign(&block.row(i));
+    let smallest_train = (0..folds.count()).map(|fold| folds.rows() - folds.split(fold).1.len()).min();
+    let shared = match smallest_train {
+        Some(rows) if x.ncols() <= rows => Some(SharedGram::new(x)?),
+        _ => None,
+    };
+    let threads = blas_threads();
+    let workers = threads.min(folds.count()).max(1);
+    let next = AtomicUsize::new(0);
+    let fit_next = || -> Result<Vec<(usize, Array3<f64>)>, ProbeError> {
+        let mut fitted = Vec::new();
+        loop {
+            let fold = next.fetch_add(1, Ordering::Relaxed);
+            if fold >= folds.count() {
+                return Ok(fitted);
+            }
+            let (train, test) = folds.split(fold);
+            fitted.push((fold, fit_fold(x, y, &train, &test, alphas, standardize, shared.as_ref())?));
+        }
+    };
+    let results: Vec<Result<Vec<(usize, Array3<f64>)>, ProbeError>> = if workers > 1 {
+        set_blas_threads(1);
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers).map(|_| scope.spawn(fit_next)).collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap_or_else(|_| Err(ProbeError::WorkerPanicked)))
+                .collect()
+        });
+        set_blas_threads(threads);
+        results
+    } else {
+        vec![fit_next()]
+    };
+
+    let mut predictions = Array3::<f64>::zeros((alphas.len(), x.nrows(), y.ncols()));
+    for result in results {
+        for (fold, fitted) in result? {
+            let (_, test) = folds.split(fold);
+            for (a, block) in fitted.axis_iter(Axis(0)).enumerate() {
+                for (i, &row) in test.iter().enumerate() {
+                    predictions.slice_mut(s![a, row, ..]).assign(&block.row(i));
+                }
             }
         }
     }
     Ok(predictions)
+}
+
+/// The Gram matrix of all rows of the features, each centred on the mean
+/// of all rows. A fold's primal Gram matrix follows from it by subtracting
+/// the Gram matrix of the fold's test rows. With five folds that costs a
+/// quarter of forming it from the training rows, plus this one product.
+struct SharedGram {
+    centre: Array1<f64>,
+    gram: Array2<f64>,
+}
+
+impl SharedGram {
+    fn new(x: ArrayView2<f64>) -> Result<SharedGram, ProbeError> {
+        let all: Vec<usize> = (0..x.nrows()).collect();
+        let centre = Scaler::fit(x, &all, false).mean;
+        let gram = gram((&x - &centre).view(), Gram::Columns)?;
+        Ok(SharedGram { centre, gram })
+    }
+
+    /// Returns `X̃ᵀX̃` for the training rows `X̃` of a fold as `scaler`
+    /// centres and scales them, given the fold's `test` rows.
+    fn fold_gram(
+        &self,
+        x: ArrayView2<f64>,
+        scaler: &Scaler,
+        test: &[usize],
+        train_count: usize,
+    ) -> Result<Array2<f64>, ProbeError> {
+        let centred_test = &x.select(Axis(0), test) - &self.centre;
+        let mut system = self.gram.clone();
+        system -= &gram(centred_test.view(), Gram::Columns)?;
+
+        // Σ (x − c)(x − c)ᵀ over the training rows exceeds the sum centred
+        // on their own mean μ by n (μ − c)(μ − c)ᵀ.
+        let shift = &scaler.mean - &self.centre;
+        let count = train_count as f64;
+        let columns = system.ncols();
+        for j in 0..columns {
+            for i in 0..columns {
+                let centred = system[[i, j]] - count * shift[i] * shift[j];
+                system[[i, j]] = centred / (scaler.scale[i] * scaler.scale[j]);
+            }
+        }
+        Ok(system)
+    }
 }
 
 /// Fits one fold for all alphas and returns the predictions for the
@@ -129,6 +215,7 @@ fn fit_fold(
     test: &[usize],
     alphas: &[f64],
     standardize: bool,
+    shared: Option<&SharedGram>,
 ) -> Result<Array3<f64>, ProbeError> {
     let scaler = Scaler::fit(x, train, standardize);
     let x_train = scaler.transform(x, train);
@@ -140,7 +227,11 @@ fn fit_fold(
     // Primal form on XᵀX when features ≤ training rows, else dual on XXᵀ.
     let primal = x_train.ncols() <= x_train.nrows();
     let (system, rhs) = if primal {
-        (gram(x_train.view(), Gram::Columns)?, x_train.t().dot(&y_centred))
+        let system = match shared {
+            Some(shared) => shared.fold_gram(x, &scaler, test, train.len())?,
+            None => gram(x_train.view(), Gram::Columns)?,
+        };
+        (system, x_train.t().dot(&y_centred))
     } else {
         (gram(x_train.view(), Gram::Rows)?, y_centred)
     };
