@@ -140,9 +140,17 @@ pub enum ConceptError {
     UnknownSemantics(String),
 }
 
+/// Buffers reused between images: the GLCM tables and a row of grey levels.
+#[derive(Default)]
+struct Scratch {
+    glcm: Glcm,
+    greys: Vec<u8>,
+}
+
 thread_local! {
-    /// A GLCM per thread, so images measured in a loop reuse its 256 KiB table.
-    static THREAD_GLCM: RefCell<Glcm> = RefCell::new(Glcm::default());
+    /// Scratch per thread, so images measured in a loop reuse its 512 KiB of
+    /// tables.
+    static THREAD_SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// Computes the 17 concept measures of a packed RGB image (row-major, three
@@ -158,9 +166,9 @@ pub fn measure(
 ) -> Result<ConceptValues, ConceptError> {
     let pixel_count = checked_pixel_count(pixels, width, height)?;
 
-    let values = THREAD_GLCM.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut glcm) => measure_with(&mut glcm, pixels, width, pixel_count, semantics),
-        Err(_) => measure_with(&mut Glcm::default(), pixels, width, pixel_count, semantics),
+    let values = THREAD_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => measure_with(&mut scratch, pixels, width, pixel_count, semantics),
+        Err(_) => measure_with(&mut Scratch::default(), pixels, width, pixel_count, semantics),
     });
     Ok(values)
 }
@@ -191,51 +199,53 @@ struct Tally {
 }
 
 fn measure_with(
-    glcm: &mut Glcm,
+    scratch: &mut Scratch,
     pixels: &[u8],
     width: usize,
     pixel_count: usize,
     semantics: Semantics,
 ) -> ConceptValues {
+    let Scratch { glcm, greys } = scratch;
     let mut tally = Tally::default();
     match semantics {
-        Semantics::Corrected => scan_rows::<false>(&mut tally, glcm, pixels, width),
-        Semantics::ReferenceCode => scan_rows::<true>(&mut tally, glcm, pixels, width),
+        Semantics::Corrected => scan_rows::<false>(&mut tally, glcm, greys, pixels, width),
+        Semantics::ReferenceCode => scan_rows::<true>(&mut tally, glcm, greys, pixels, width),
     }
     assemble(&tally, &glcm.statistics(), pixel_count, semantics)
 }
 
-/// Accumulates every measure in one pass over the pixels. `SWAP_RED_BLUE` feeds colourfulness B
-/// as R and R as B (the BGR reading of [`Semantics::ReferenceCode`]).
+/// Accumulates every measure in one pass over the pixels, row by row: the
+/// colour measures pixel by pixel, the grey levels into `greys`, whose pairs
+/// then go to the GLCM. `SWAP_RED_BLUE` feeds colourfulness B as R and R as
+/// B (the BGR reading of [`Semantics::ReferenceCode`]).
 fn scan_rows<const SWAP_RED_BLUE: bool>(
     tally: &mut Tally,
     glcm: &mut Glcm,
+    greys: &mut Vec<u8>,
     pixels: &[u8],
     width: usize,
 ) {
+    // Local accumulators: the compiler cannot keep fields behind `tally` in
+    // registers, since the stores to `greys` might alias them.
+    let mut colours = ColourCounts::default();
+    let mut colourfulness = Colourfulness::default();
+    greys.clear();
+    greys.resize(width, 0);
     for row in pixels.chunks_exact(width * 3) {
-        let mut previous_grey = None;
-        for (column, pixel) in row.chunks_exact(3).enumerate() {
+        for ((column, pixel), grey) in row.chunks_exact(3).enumerate().zip(greys.iter_mut()) {
             let (r, g, b) = (pixel[0], pixel[1], pixel[2]);
-
-            tally.colours.add(rgb_to_hsv(r, g, b), column);
+            colours.add(rgb_to_hsv(r, g, b), column);
             if SWAP_RED_BLUE {
-                tally.colourfulness.add(b, g, r);
+                colourfulness.add(b, g, r);
             } else {
-                tally.colourfulness.add(r, g, b);
+                colourfulness.add(r, g, b);
             }
-
-            let grey = grey_level(r, g, b);
-            if let Some(left) = previous_grey {
-                if column % 2 == 0 {
-                    glcm.add(left, grey);
-                } else {
-                    glcm.add_second(left, grey);
-                }
-            }
-            previous_grey = Some(grey);
+            *grey = grey_level(r, g, b);
         }
+        glcm.add_row(greys);
     }
+    tally.colours = colours;
+    tally.colourfulness = colourfulness;
 }
 
 fn assemble(

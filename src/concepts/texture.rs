@@ -7,9 +7,8 @@
 //! neighbour pair (pixel, pixel to its right) of an image with `n` such pairs.
 //! Symmetric means each pair also counts reversed, so the normalised matrix
 //! is `P[i, j] = (N[i, j] + N[j, i]) / 2n` with `N` the directed counts.
-//! Counts are kept as integers and the statistics are read from the cells
-//! that occur, so the cost per image is one pass over its pixels plus one
-//! over its distinct pairs.
+//! Counts are kept as integers in a dense table, so the cost per image is
+//! one pass over its pixels plus one over the 65,536 cells.
 
 /// Grey levels of the co-occurrence matrix (8-bit grey).
 pub const LEVELS: usize = 256;
@@ -95,52 +94,99 @@ impl TextureStatistics {
 
 /// Directed co-occurrence counts `N[left, right]` of horizontal neighbours.
 ///
-/// Pairs go to two 256 × 256 tables in turn (the caller picks the lane), so
-/// a run of equal pairs in a flat region does not serialise on one counter;
-/// [`Glcm::statistics`] merges them. The tables are reused between images,
-/// and only the cells an image touched are reset.
+/// Pairs go to two dense 256 × 256 tables of 16-bit counters in turn (the
+/// caller picks the lane), so a run of equal pairs in a flat region does not
+/// serialise on one counter and both tables together stay within 256 KiB.
+/// A counter that wraps past 65,535 records the cell in an overflow list,
+/// each entry worth 65,536 counts. [`Glcm::statistics`] merges the tables
+/// into one of 32-bit counts, reads the statistics from it row by row and
+/// clears everything for the next image.
 pub struct Glcm {
-    counts: Vec<u32>,
-    touched: Vec<u16>,
-    second_counts: Vec<u32>,
-    second_touched: Vec<u16>,
+    lanes: [Box<[u16; CELLS]>; 2],
+    overflows: Vec<u16>,
+    merged: Vec<u32>,
     pairs: u64,
 }
 
 impl Default for Glcm {
     fn default() -> Self {
         Glcm {
-            counts: vec![0; LEVELS * LEVELS],
-            touched: Vec::new(),
-            second_counts: vec![0; LEVELS * LEVELS],
-            second_touched: Vec::new(),
+            lanes: [Box::new([0; CELLS]), Box::new([0; CELLS])],
+            overflows: Vec::new(),
+            merged: vec![0; LEVELS * LEVELS],
             pairs: 0,
         }
     }
 }
+
+/// Cells of the co-occurrence matrix.
+const CELLS: usize = LEVELS * LEVELS;
+
+/// `1 / (1 + d²)` for `d = j − i + 255`, so row `i` reads its weights as
+/// one contiguous slice starting at `255 − i`.
+static HOMOGENEITY_WEIGHTS: std::sync::LazyLock<[f64; 2 * LEVELS - 1]> =
+    std::sync::LazyLock::new(|| {
+        std::array::from_fn(|index| {
+            let difference = index as f64 - (LEVELS - 1) as f64;
+            1.0 / (1.0 + difference * difference)
+        })
+    });
 
 impl Glcm {
     /// Counts the pair (`left`, `right`), `right` being the pixel to the
     /// right of `left`, in the first table.
     #[inline(always)]
     pub fn add(&mut self, left: u8, right: u8) {
-        count_pair(&mut self.counts, &mut self.touched, left, right);
-        self.pairs += 1;
+        self.count_pair(0, left, right);
     }
 
     /// Counts the pair like [`Glcm::add`], in the second table.
     #[inline(always)]
     pub fn add_second(&mut self, left: u8, right: u8) {
-        count_pair(&mut self.second_counts, &mut self.second_touched, left, right);
+        self.count_pair(1, left, right);
+    }
+
+    /// Counts the horizontal pairs of one row of grey levels.
+    pub fn add_row(&mut self, greys: &[u8]) {
+        let [first, second] = &mut self.lanes;
+        let overflows = &mut self.overflows;
+        let mut count = |lane: &mut [u16; CELLS], left: u8, right: u8| {
+            let cell = usize::from(left) << 8 | usize::from(right);
+            lane[cell] = lane[cell].wrapping_add(1);
+            if lane[cell] == 0 {
+                overflows.push(cell as u16);
+            }
+        };
+        let mut pairs = greys.windows(2);
+        while let (Some(one), Some(other)) = (pairs.next(), pairs.next()) {
+            count(first, one[0], one[1]);
+            count(second, other[0], other[1]);
+        }
+        if greys.len().is_multiple_of(2) {
+            if let [.., left, right] = greys {
+                count(first, *left, *right);
+            }
+        }
+        self.pairs += greys.len().saturating_sub(1) as u64;
+    }
+
+    #[inline(always)]
+    fn count_pair(&mut self, lane: usize, left: u8, right: u8) {
+        let cell = usize::from(left) << 8 | usize::from(right);
+        let count = &mut self.lanes[lane][cell];
+        *count = count.wrapping_add(1);
+        if *count == 0 {
+            self.overflows.push(cell as u16);
+        }
         self.pairs += 1;
     }
 
     /// Computes the statistics of the counted pairs and resets the counts.
     pub fn statistics(&mut self) -> TextureStatistics {
-        self.merge_second_table();
+        self.merge_lanes();
         let pairs = self.pairs;
         let sums = self.cell_sums();
-        self.reset();
+        self.pairs = 0;
         if pairs == 0 {
             return TextureStatistics::NO_PAIRS;
         }
@@ -173,70 +219,80 @@ impl Glcm {
         }
     }
 
-    fn merge_second_table(&mut self) {
-        for &cell in &self.second_touched {
-            let cell = usize::from(cell);
-            if self.counts[cell] == 0 {
-                self.touched.push(cell as u16);
-            }
-            self.counts[cell] += self.second_counts[cell];
-            self.second_counts[cell] = 0;
+    /// Adds both lanes and the overflows into `merged` and clears them.
+    fn merge_lanes(&mut self) {
+        let [first, second] = &mut self.lanes;
+        for ((total, a), b) in self.merged.iter_mut().zip(first.iter_mut()).zip(second.iter_mut()) {
+            *total = u32::from(*a) + u32::from(*b);
+            *a = 0;
+            *b = 0;
         }
-        self.second_touched.clear();
+        for &cell in &self.overflows {
+            self.merged[usize::from(cell)] += 1 << 16;
+        }
+        self.overflows.clear();
     }
 
-    /// Sums over the touched cells of the directed counts.
+    /// Sums over the merged directed counts, row by row.
     fn cell_sums(&self) -> CellSums {
         let mut sums = CellSums::default();
-        for &cell in &self.touched {
-            let cell = usize::from(cell);
-            let (left, right) = ((cell >> 8) as u64, (cell & 0xff) as u64);
-            let count = u64::from(self.counts[cell]);
-            let difference = left.abs_diff(right);
-
-            sums.squared_difference += count * difference * difference;
-            sums.absolute_difference += count * difference;
-            sums.homogeneity += count as f64 / (1 + difference * difference) as f64;
-            sums.level_sum += count * (left + right);
-            sums.level_square_sum += count * (left * left + right * right);
-            sums.cross_sum += count * 2 * left * right;
-            sums.symmetric_squares += self.symmetric_square_share(cell, left, right);
+        let weights = &*HOMOGENEITY_WEIGHTS;
+        for (left, row) in self.merged.chunks_exact(LEVELS).enumerate() {
+            let row_total: u64 = row.iter().map(|&count| u64::from(count)).sum();
+            if row_total == 0 {
+                continue;
+            }
+            let row_weights = &weights[LEVELS - 1 - left..2 * LEVELS - 1 - left];
+            let left = left as u64;
+            let (mut right_sum, mut right_square_sum) = (0u64, 0u64);
+            let (mut squared_difference, mut absolute_difference) = (0u64, 0u64);
+            let mut homogeneity = 0.0;
+            for ((right, &count), &weight) in row.iter().enumerate().zip(row_weights) {
+                let (right, count) = (right as u64, u64::from(count));
+                let difference = left.abs_diff(right);
+                right_sum += count * right;
+                right_square_sum += count * right * right;
+                squared_difference += count * difference * difference;
+                absolute_difference += count * difference;
+                homogeneity += count as f64 * weight;
+            }
+            sums.squared_difference += squared_difference;
+            sums.absolute_difference += absolute_difference;
+            sums.homogeneity += homogeneity;
+            sums.level_sum += left * row_total + right_sum;
+            sums.level_square_sum += left * left * row_total + right_square_sum;
+            sums.cross_sum += 2 * left * right_sum;
         }
+        sums.symmetric_squares = self.symmetric_squares();
         sums
     }
 
-    /// This directed cell's share of `Σ S[i,j]²` with `S = N + Nᵀ`.
-    ///
-    /// Off the diagonal, `S[i,j]` and `S[j,i]` contribute `2 S[i,j]²`
-    /// together; when both directions were touched each pays half.
-    fn symmetric_square_share(&self, cell: usize, left: u64, right: u64) -> u128 {
-        let count = u128::from(self.counts[cell]);
-        if left == right {
-            return (2 * count) * (2 * count);
+    /// `Σ S[i,j]²` over all cells of `S = N + Nᵀ`.
+    fn symmetric_squares(&self) -> u128 {
+        let counts = &self.merged;
+        let mut total = 0u128;
+        for left in 0..LEVELS {
+            let diagonal = 2 * u128::from(counts[left * LEVELS + left]);
+            total += diagonal * diagonal;
+            // Below 2^31 pairs every S fits 32 bits and a row's Σ S² fits 64.
+            if self.pairs < 1 << 31 {
+                let mut row = 0u64;
+                for right in left + 1..LEVELS {
+                    let symmetric = u64::from(counts[left * LEVELS + right])
+                        + u64::from(counts[right * LEVELS + left]);
+                    row += symmetric * symmetric;
+                }
+                total += 2 * u128::from(row);
+            } else {
+                for right in left + 1..LEVELS {
+                    let symmetric = u128::from(counts[left * LEVELS + right])
+                        + u128::from(counts[right * LEVELS + left]);
+                    total += 2 * symmetric * symmetric;
+                }
+            }
         }
-        let mirror = (right as usize) << 8 | left as usize;
-        let symmetric = count + u128::from(self.counts[mirror]);
-        let share = if self.counts[mirror] == 0 { 2 } else { 1 };
-        share * symmetric * symmetric
+        total
     }
-
-    fn reset(&mut self) {
-        for &cell in &self.touched {
-            self.counts[usize::from(cell)] = 0;
-        }
-        self.touched.clear();
-        self.pairs = 0;
-    }
-}
-
-#[inline(always)]
-fn count_pair(counts: &mut [u32], touched: &mut Vec<u16>, left: u8, right: u8) {
-    let cell = usize::from(left) << 8 | usize::from(right);
-    let count = &mut counts[cell];
-    if *count == 0 {
-        touched.push(cell as u16);
-    }
-    *count += 1;
 }
 
 #[derive(Default)]
@@ -316,6 +372,40 @@ mod tests {
         let stats = glcm.statistics();
         assert_eq!(stats.contrast, 0.0);
         assert_eq!(stats.asm, 1.0);
+    }
+
+    #[test]
+    fn glcm_counts_past_the_16_bit_counters() {
+        // 199,999 pairs (0, 0) and one (0, 1): each lane wraps its counter.
+        let mut greys = vec![0u8; 200_001];
+        greys[200_000] = 1;
+        let mut glcm = Glcm::default();
+        glcm.add_row(&greys);
+        let stats = glcm.statistics();
+        let expected_asm = (399_998u128 * 399_998 + 2) as f64 / (400_000u128 * 400_000) as f64;
+        assert_eq!(stats.asm, expected_asm);
+        assert_eq!(stats.contrast, 1.0 / 200_000.0);
+        // The counters are clear again.
+        glcm.add_row(&[5, 5]);
+        assert_eq!(glcm.statistics().asm, 1.0);
+    }
+
+    #[test]
+    fn glcm_row_pairs_match_single_additions() {
+        let greys = [3u8, 9, 9, 200, 3, 3, 17];
+        let mut by_row = Glcm::default();
+        by_row.add_row(&greys);
+        let mut by_pair = Glcm::default();
+        for pair in greys.windows(2) {
+            by_pair.add(pair[0], pair[1]);
+        }
+        assert_eq!(by_row.statistics(), by_pair.statistics());
+        by_row.add_row(&greys[..6]);
+        let mut by_pair = Glcm::default();
+        for pair in greys[..6].windows(2) {
+            by_pair.add_second(pair[0], pair[1]);
+        }
+        assert_eq!(by_row.statistics(), by_pair.statistics());
     }
 
     #[test]
