@@ -53,6 +53,8 @@ impl Stage for TrainStage {
         "train"
     }
 
+    /// Bump it whenever the models or the training loop in `crates/torch`
+    /// change what they compute, since neither is part of the parameters.
     fn version(&self) -> u32 {
         1
     }
