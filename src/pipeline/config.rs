@@ -128,6 +128,7 @@ fn default_activation_batch() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct RandomisedSection {
     pub layers: Vec<String>,
+    /// Added to each run's training seed to seed its fresh weights.
     #[serde(default)]
     pub seed: u64,
 }

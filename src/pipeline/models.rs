@@ -127,7 +127,9 @@ pub(crate) fn plan_models(pipeline: &Pipeline, dataset: &Dataset, dag: &mut Dag,
                 num_classes,
                 checkpoint: checkpoint_file(last_epoch),
                 taps: randomised.layers.clone(),
-                seed: randomised.seed,
+                // Each trained network gets its own fresh weights, so the
+                // spread over seeds covers the re-initialisation too.
+                seed: randomised.seed.wrapping_add(seed),
             };
             let randomise = dag.add(
                 format!("randomise[p={p},seed={seed}]"),
