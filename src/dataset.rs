@@ -10,10 +10,8 @@ use rayon::prelude::*;
 
 use crate::engine::statcache::StatCache;
 use crate::engine::Key;
+use crate::imageio::{has_image_signature, IMAGE_EXTENSIONS};
 
-const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
-const JPEG_MAGIC: [u8; 3] = [0xFF, 0xD8, 0xFF];
-const PNG_MAGIC: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
 /// One image of a dataset.
 #[derive(Debug, Clone)]
@@ -160,7 +158,7 @@ fn check_image_file(file: &Path, size: u64, magic: &[u8; 8]) -> Result<()> {
     if size == 0 {
         bail!("{}: empty file (0 bytes), not an image", file.display());
     }
-    if !magic.starts_with(&JPEG_MAGIC) && magic != &PNG_MAGIC {
+    if !has_image_signature(magic) {
         bail!("{}: not a JPEG or PNG image (its first bytes are neither signature)", file.display());
     }
     Ok(())

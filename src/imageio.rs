@@ -36,6 +36,11 @@ pub const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
 
 const JPEG_SIGNATURE: [u8; 3] = [0xFF, 0xD8, 0xFF];
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
+
+/// True when `bytes` start with a JPEG or PNG file signature.
+pub fn has_image_signature(bytes: &[u8]) -> bool {
+    bytes.starts_with(&JPEG_SIGNATURE) || bytes.starts_with(&PNG_SIGNATURE)
+}
 /// Offset of IHDR's width and height: signature, chunk length, chunk type.
 const PNG_IHDR_SIZE_OFFSET: usize = 16;
 
