@@ -104,7 +104,8 @@ pub fn read_batches(path: &Path) -> Result<(Arc<Schema>, Vec<RecordBatch>)> {
 }
 
 /// The column `name` of `batch` as array type `T`, with an error naming the
-/// file, the column and the expected type when it is missing or differs.
+/// file, the column and the expected type when it is missing, differs or
+/// has null values.
 pub fn column<'a, T: arrow::array::Array + 'static>(
     batch: &'a RecordBatch,
     name: &str,
@@ -113,6 +114,9 @@ pub fn column<'a, T: arrow::array::Array + 'static>(
     let Some(array) = batch.column_by_name(name) else {
         bail!("{}: missing column {name:?}", file.display());
     };
+    if array.null_count() > 0 {
+        bail!("{}: column {name:?} has null values", file.display());
+    }
     array.as_any().downcast_ref::<T>().with_context(|| {
         format!(
             "{}: column {name:?} has type {}, expected {}",

@@ -6,12 +6,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use arrow::array::{
-    Array, BooleanArray, FixedSizeBinaryArray, Int32Array, RecordBatch, StringArray, UInt32Array,
+    BooleanArray, FixedSizeBinaryArray, Int32Array, StringArray, UInt32Array,
 };
 use rand::Rng;
 use tch::{Device, Kind, Tensor};
 
-use flawprobe::table;
+use flawprobe::table::{self, column};
 
 /// Decoded images: uint8 RGB pixels (H×W×3 per image) and the per-channel
 /// mean and standard deviation of the training split, in 0..1 units.
@@ -169,19 +169,6 @@ fn parse_rgb(text: &str) -> Result<[f32; 3]> {
         &[r, g, b] => Ok([r, g, b]),
         _ => bail!("{text:?} has {} values, expected 3", values.len()),
     }
-}
-
-/// Returns the column `name` of `batch` as the array type `A`.
-pub fn column<'a, A: Array + 'static>(batch: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a A> {
-    let array = batch
-        .column_by_name(name)
-        .with_context(|| format!("{}: column {name} is missing", path.display()))?;
-    if array.null_count() > 0 {
-        bail!("{}: column {name} has null values", path.display());
-    }
-    array.as_any().downcast_ref::<A>().with_context(|| {
-        format!("{}: column {name} has type {}, not the expected one", path.display(), array.data_type())
-    })
 }
 
 /// One row of `split.arrow`.
