@@ -188,10 +188,15 @@ impl Store {
     /// Hashes the files of a finished build, writes its manifest and renames
     /// it into place.
     pub fn commit(&self, pending: Pending, mut manifest: Manifest) -> Result<Manifest> {
-        manifest.files = record_files(&pending.dir)?;
+        manifest.files = record_and_sync(&pending.dir)?;
         let text = serde_json::to_string_pretty(&manifest)?;
-        fs::write(pending.dir.join(MANIFEST), text)?;
-        sync_dir_tree(&pending.dir)?;
+        let manifest_path = pending.dir.join(MANIFEST);
+        fs::write(&manifest_path, text)?;
+        for synced in [&manifest_path, &pending.dir] {
+            if let Ok(handle) = fs::File::open(synced) {
+                handle.sync_all().ok();
+            }
+        }
 
         let target = self.entry_dir(&manifest.stage, &manifest.key);
         fs::create_dir_all(target.parent().unwrap_or(&self.root))?;
@@ -299,7 +304,10 @@ impl Pending {
     }
 }
 
-fn record_files(dir: &Path) -> Result<BTreeMap<String, FileRecord>> {
+/// Hashes every file of a finished build and syncs it and its folders to
+/// disk, in one walk, so the rename that commits it publishes only durable
+/// data.
+fn record_and_sync(dir: &Path) -> Result<BTreeMap<String, FileRecord>> {
     let mut files = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
@@ -310,32 +318,20 @@ fn record_files(dir: &Path) -> Result<BTreeMap<String, FileRecord>> {
                 continue;
             }
             let relative = path.strip_prefix(dir)?.to_string_lossy().to_string();
-            if relative == MANIFEST || relative == OWNER_LOCK {
+            if relative == OWNER_LOCK || relative == MANIFEST {
                 continue;
+            }
+            if let Ok(file) = fs::File::open(&path) {
+                file.sync_all().ok();
             }
             let digest = super::statcache::hash_file(&path)?;
             files.insert(relative, FileRecord { size: digest.size, blake3: digest.hash });
-        }
-    }
-    Ok(files)
-}
-
-fn sync_dir_tree(dir: &Path) -> Result<()> {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        for entry in fs::read_dir(&current)?.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(file) = fs::File::open(&path) {
-                file.sync_all().ok();
-            }
         }
         if let Ok(handle) = fs::File::open(&current) {
             handle.sync_all().ok();
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 fn older_than(path: &Path, seconds: u64) -> bool {
